@@ -1,0 +1,1 @@
+"""Sans-IO vault connectors: each builds HttpRequest values and parses HttpResponse values."""

@@ -1,0 +1,1 @@
+"""Card data, secrets and the error taxonomy. Imports nothing else of vaultswitch."""
