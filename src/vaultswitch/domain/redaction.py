@@ -1,0 +1,72 @@
+"""Scrubbing for log events: sensitive keys, Secret values and card-number-looking digit runs."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, MutableMapping
+from typing import Any
+
+from .cards import luhn_valid, mask_digits
+from .secret import MASK, Secret
+
+SENSITIVE_KEYS = frozenset(
+    {
+        "value",
+        "card_number",
+        "card_cvc",
+        "cvc",
+        "cvv",
+        "pan",
+        "network_token",
+        "cryptogram",
+        "client_secret",
+        "password",
+        "secret",
+        "access_token",
+        "refresh_token",
+        "token",
+        "authorization",
+        "proxy-authorization",
+        "api_key",
+        "key1",
+        "master_key",
+    }
+)
+_DIGIT_RUN = re.compile(r"(?<![0-9])[0-9]{12,19}(?![0-9])")
+_BEARER = re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}")
+
+
+def scrub_text(text: str) -> str:
+    """Mask Luhn-valid 12-19 digit runs and bearer/basic credentials inside free text."""
+
+    def _mask(match: re.Match[str]) -> str:
+        digits = match.group(0)
+        return mask_digits(digits) if luhn_valid(digits) else digits
+
+    text = _DIGIT_RUN.sub(_mask, text)
+    return _BEARER.sub(lambda m: f"{m.group(1)} {MASK}", text)
+
+
+def scrub_value(key: str, value: Any) -> Any:
+    """Scrub one log field: masked when its key is sensitive or it holds a Secret."""
+    if isinstance(value, Secret):
+        return MASK
+    if key.lower() in SENSITIVE_KEYS and value is not None:
+        return MASK
+    if isinstance(value, str):
+        return scrub_text(value)
+    if isinstance(value, Mapping):
+        return {str(k): scrub_value(str(k), v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [scrub_value(key, item) for item in value]
+    return value
+
+
+def redact_event(_logger: object, _method: str, event: MutableMapping[str, Any]) -> Any:
+    """structlog processor: apply :func:`scrub_value` to every field of the event."""
+    for key in list(event):
+        if key == "event" and isinstance(event[key], str):
+            event[key] = scrub_text(event[key])
+        else:
+            event[key] = scrub_value(key, event[key])
+    return event
