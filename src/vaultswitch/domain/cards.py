@@ -141,6 +141,8 @@ class CardNumber:
         return len(self._secret)
 
     def __repr__(self) -> str:
+        if not hasattr(self, "_secret"):  # half-built (validation failed in __init__)
+            return "CardNumber(<invalid>)"
         return f"CardNumber('{self.masked}')"
 
     def __str__(self) -> str:
@@ -159,6 +161,12 @@ class CardNumber:
 
     def __reduce__(self) -> Any:
         raise TypeError("a CardNumber cannot be pickled")
+
+    def __copy__(self) -> CardNumber:
+        return self  # immutable
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> CardNumber:
+        return self
 
 
 @dataclass(frozen=True, slots=True)

@@ -78,19 +78,42 @@ class Secret:
     def __get_pydantic_core_schema__(
         cls, source_type: Any, handler: GetCoreSchemaHandler
     ) -> core_schema.CoreSchema:
+        def hide(value: Any) -> Any:
+            # A rejected input would be echoed in the ValidationError (input_value=...):
+            # swap it for a stand-in that shows only its type.
+            if isinstance(value, Secret | str):
+                return value
+            return _RejectedInput(type(value).__name__)
+
         def validate(value: Any) -> Secret:
             if isinstance(value, Secret):
                 return value
             if isinstance(value, str):
                 return Secret(value)
-            raise ValueError("must be a string")
+            raise ValueError(f"must be a string, not {value}")
 
-        return core_schema.no_info_plain_validator_function(
-            validate,
+        return core_schema.no_info_before_validator_function(
+            hide,
+            core_schema.no_info_plain_validator_function(validate),
             serialization=core_schema.plain_serializer_function_ser_schema(
                 lambda _v: MASK, when_used="always"
             ),
         )
+
+
+class _RejectedInput:
+    """Stands in for a non-string input to a Secret field in validation errors."""
+
+    __slots__ = ("type_name",)
+
+    def __init__(self, type_name: str) -> None:
+        self.type_name = type_name
+
+    def __repr__(self) -> str:
+        return f"<{self.type_name}>"
+
+    def __str__(self) -> str:
+        return self.type_name
 
 
 def json_default(value: object) -> object:
