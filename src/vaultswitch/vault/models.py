@@ -1,0 +1,129 @@
+"""Plain data objects passed between the vault service and the HTTP layer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from vaultswitch.domain.secret import Secret
+
+SCOPES: tuple[str, ...] = ("aliases:read", "aliases:write", "aliases:delete")
+STORAGES: tuple[str, ...] = ("PERSISTENT", "VOLATILE")
+
+
+def iso_utc(moment: datetime | None) -> str | None:
+    """ISO-8601 UTC with a `Z` suffix, second precision (VGS style), or None."""
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True, slots=True)
+class VaultInfo:
+    vault_id: str
+    name: str
+    reveal_enabled: bool
+    fingerprinting: bool
+    environment: str
+    created_at: datetime
+    key_version: int
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceAccount:
+    client_id: str
+    name: str
+    vault_ids: tuple[str, ...]
+    scopes: tuple[str, ...]
+    token_lifespan: int
+    disabled: bool
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class NewValue:
+    """A create item carrying a new value."""
+
+    value: Secret
+    format: str
+    classifiers: tuple[str, ...] = ()
+    storage: str = "PERSISTENT"
+
+
+@dataclass(frozen=True, slots=True)
+class AliasReference:
+    """A create item asking for another alias (in `format`) of an existing record."""
+
+    alias: str
+    format: str
+    storage: str = "PERSISTENT"
+
+
+CreateItem = NewValue | AliasReference
+
+
+@dataclass(frozen=True, slots=True)
+class AliasInfo:
+    alias: str
+    format: str
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """A stored value with its classifiers and aliases (VGS `RevealedData`)."""
+
+    value: Secret
+    classifiers: tuple[str, ...]
+    aliases: tuple[AliasInfo, ...]
+    created_at: datetime | None
+    storage: str
+
+    def to_wire(self) -> dict[str, Any]:
+        """VGS RevealedData JSON; contains the revealed value."""
+        return {
+            "value": self.value.reveal(),
+            "classifiers": list(self.classifiers),
+            "aliases": [{"alias": a.alias, "format": a.format} for a in self.aliases],
+            "created_at": iso_utc(self.created_at),
+            "storage": self.storage,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class AuditContext:
+    """Who asks (client id / username / `cli`), from where, under which trace id."""
+
+    actor: str
+    source: str | None = None
+    trace_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEvent:
+    id: int | None
+    at: datetime
+    actor: str
+    vault_id: str | None
+    action: str
+    alias: str | None
+    outcome: str
+    source: str | None
+    trace_id: str | None
+    detail: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "at": self.at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+            "actor": self.actor,
+            "vault_id": self.vault_id,
+            "action": self.action,
+            "alias": self.alias,
+            "outcome": self.outcome,
+            "source": self.source,
+            "trace_id": self.trace_id,
+            "detail": self.detail,
+        }
