@@ -1,0 +1,253 @@
+"""Every error code a user can meet, with its hint; renders docs/troubleshooting.md."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from vaultswitch.domain.errors import ALL_ERRORS
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    code: str
+    status: int
+    where: str
+    message: str
+    hint: str
+
+
+# Codes our vault server returns in VGS error bodies (`errors[].code`).
+VAULT_SERVER_CODES: tuple[Entry, ...] = tuple(
+    Entry(code, status, "vault server", message, hint)
+    for code, status, message, hint in (
+        (
+            "UNAUTHORIZED",
+            401,
+            "No valid credentials: a missing, expired or foreign Bearer token, or wrong v1 "
+            "access credentials.",
+            "Fetch a token from /auth/realms/vgs/protocol/openid-connect/token with a service "
+            "account assigned to this vault; v1 needs the vault's access credentials "
+            "(`vaultswitch vault access-credentials`).",
+        ),
+        (
+            "VAULT_NOT_FOUND",
+            404,
+            "No vault has the id in the Host header or the path prefix.",
+            "Check the vault id (`vaultswitch vault list`) and the URL template "
+            "`http://HOST:PORT/{vault_id}/`.",
+        ),
+        (
+            "INVALID_VAULT_ID",
+            400,
+            "The vault id is not of the form tnt + 8 lowercase letters or digits.",
+            "Use the id `vaultswitch vault create` printed, e.g. tntabc12345.",
+        ),
+        (
+            "ALIAS_NOT_FOUND",
+            404,
+            "No value is stored under that alias in the requested storage.",
+            "Read with the storage the alias was created in (`?storage=VOLATILE` for VOLATILE "
+            "aliases); VOLATILE aliases expire after the TTL; deleted aliases are gone.",
+        ),
+        (
+            "REVEAL_DISABLED",
+            403,
+            "Reveal is switched off for this vault.",
+            "Enable it with `vaultswitch vault reveal enable --vault ID` (on VGS: ask VGS "
+            "Support).",
+        ),
+        (
+            "INSUFFICIENT_SCOPE",
+            403,
+            "The token lacks the scope this operation needs.",
+            "Create the service account with aliases:read (reveal), aliases:write (create, "
+            "update) and aliases:delete (delete) as needed.",
+        ),
+        (
+            "TOO_MANY_VALUES",
+            400,
+            "More than 20 items in one request.",
+            "Split the request into batches of at most 20 items (the VGS limit).",
+        ),
+        (
+            "INVALID_REQUEST",
+            400,
+            "The body is not valid JSON or does not match the schema; the detail names the field.",
+            "Send `Content-Type: application/json` and the body shape from docs/vault-api.md.",
+        ),
+        (
+            "INVALID_FORMAT",
+            400,
+            "Unknown alias format.",
+            "Use one of the formats listed in docs/vault-api.md (e.g. UUID, FPE_SIX_T_FOUR).",
+        ),
+        (
+            "UNSUPPORTED_FORMAT",
+            400,
+            "A format VGS lists but this vault does not implement (CUSTOM, JS).",
+            "Pick a built-in format.",
+        ),
+        (
+            "INVALID_VALUE",
+            400,
+            "The value does not fit the requested format (e.g. FPE formats need digits).",
+            "Check the item the detail names against the format's input rules.",
+        ),
+        (
+            "INVALID_ALIAS",
+            400,
+            "An alias is malformed.",
+            "Pass aliases exactly as the create call returned them.",
+        ),
+        (
+            "INVALID_STORAGE",
+            400,
+            "storage must be PERSISTENT or VOLATILE.",
+            "Fix the `storage` field or query parameter.",
+        ),
+        (
+            "INVALID_CLASSIFIERS",
+            400,
+            "classifiers must be a list of short strings.",
+            "Send at most 50 classifiers of at most 255 characters each.",
+        ),
+        (
+            "DUPLICATE_ALIAS_REFERENCE",
+            400,
+            "The same alias is referenced twice in one create request.",
+            "Reference each existing alias once per request.",
+        ),
+        (
+            "PAYLOAD_TOO_LARGE",
+            413,
+            "The request body is over the limit (32 MB).",
+            "Send smaller values or fewer items per request.",
+        ),
+        (
+            "UNSUPPORTED_MEDIA_TYPE",
+            415,
+            "The body is not declared as JSON.",
+            "Set `Content-Type: application/json`.",
+        ),
+        (
+            "RATE_LIMITED",
+            429,
+            "The vault's per-minute request limit is used up.",
+            "Wait for Retry-After seconds; raise `rate_limit_per_minute` on your own vault.",
+        ),
+        (
+            "ALIAS_SPACE_EXHAUSTED",
+            409,
+            "No unused alias of a short format could be generated for this value.",
+            "Use a longer format (UUID) for short values.",
+        ),
+        (
+            "STORAGE_UNAVAILABLE",
+            503,
+            "The database or Redis did not answer.",
+            "Check `database_url` / `redis_url` and that the servers are up; retry.",
+        ),
+        (
+            "MASTER_KEY_MISMATCH",
+            500,
+            "The master key does not open this database's keys.",
+            "Start with the master key this database was created with "
+            "(VAULTSWITCH_MASTER_KEY or the key file in the data dir).",
+        ),
+        (
+            "INVALID_MASTER_KEY",
+            500,
+            "The master key is not URL-safe base64 of 32 bytes.",
+            'Generate one with `python -c "import os,base64;'
+            'print(base64.urlsafe_b64encode(os.urandom(32)).decode())"`.',
+        ),
+    )
+)
+
+# OAuth errors of the token endpoint (Keycloak shape `{"error", "error_description"}`).
+OAUTH_CODES: tuple[Entry, ...] = (
+    Entry(
+        "invalid_client",
+        401,
+        "token endpoint",
+        "Unknown client id or wrong client secret.",
+        "Use the client id and secret `vaultswitch vault service-account` printed; the secret "
+        "is shown only once, create a new account if it is lost.",
+    ),
+    Entry(
+        "unsupported_grant_type",
+        400,
+        "token endpoint",
+        "Only grant_type=client_credentials is supported.",
+        "Send grant_type=client_credentials as a form field.",
+    ),
+    Entry(
+        "invalid_request",
+        400,
+        "token endpoint",
+        "A form field is missing.",
+        "Send grant_type, client_id and client_secret as application/x-www-form-urlencoded "
+        "fields (or the client pair as HTTP Basic).",
+    ),
+)
+
+
+def connector_entries() -> tuple[Entry, ...]:
+    """Errors raised by connectors and clients (the domain error hierarchy)."""
+    return tuple(
+        Entry(cls.code, cls.status, "connector / client", cls.default_message, cls.default_hint)
+        for cls in ALL_ERRORS
+    )
+
+
+def all_entries() -> tuple[Entry, ...]:
+    return connector_entries() + VAULT_SERVER_CODES + OAUTH_CODES
+
+
+def find_entries(code: str) -> list[Entry]:
+    """Every entry with that code (case-insensitive): a code can exist at several layers."""
+    wanted = code.strip().lower()
+    return [entry for entry in all_entries() if entry.code.lower() == wanted]
+
+
+def render_markdown() -> str:
+    """The text of docs/troubleshooting.md (a test keeps the file in step)."""
+    lines = [
+        "# Troubleshooting",
+        "",
+        "Every error vaultswitch reports has a stable code, an HTTP status, a message and a",
+        "hint. `vaultswitch explain CODE` prints the entry for one code. This page is",
+        "generated from the code (`python -m vaultswitch.troubleshooting > "
+        "docs/troubleshooting.md`).",
+        "",
+        "## The usual VGS failure modes",
+        "",
+        "- **OAuth 401** (`vault_authentication_failed`): the client ID / client secret pair",
+        "  is wrong, or the service account lacks the vault scopes.",
+        "- **Wrong vault ID** (`vault_not_found`): a typo, a vault of another environment",
+        "  (sandbox IDs do not work in live), or credentials not assigned to the vault.",
+        "- **Missing or expired alias** (`alias_not_found`): the insert failed, the alias was",
+        "  deleted, or a VOLATILE alias outlived its TTL.",
+        "",
+    ]
+    sections = (
+        ("Connector and client errors", connector_entries()),
+        ("Vault server errors (`errors[].code` in the VGS error body)", VAULT_SERVER_CODES),
+        ("Token endpoint errors (`error` in the OAuth body)", OAUTH_CODES),
+    )
+    for title, entries in sections:
+        lines += [f"## {title}", ""]
+        for entry in entries:
+            lines += [
+                f"### `{entry.code}` (HTTP {entry.status})",
+                "",
+                entry.message,
+                "",
+                f"**Fix:** {entry.hint}",
+                "",
+            ]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+if __name__ == "__main__":
+    print(render_markdown(), end="")

@@ -1,0 +1,397 @@
+"""The VGS-compatible vault HTTP server: a lean Starlette router behind one ASGI middleware.
+
+The middleware gives every request a trace id (`vgs-request-id`), resolves the
+tenant (host or path prefix), turns every error into a VGS-shaped body (a
+catch-all renders a 500 without internals), adds `x-ratelimit-remaining` and
+writes one structured log line per request (never values, secrets or tokens).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from collections.abc import AsyncIterator, Callable
+from functools import partial
+from typing import Any, TypeVar
+
+import anyio
+import anyio.to_thread
+import structlog
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route, Router
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from vaultswitch.vault.auth import Authenticator, Principal
+from vaultswitch.vault.errors import (
+    AliasNotFoundError,
+    TooManyRequests,
+    VaultApiError,
+    VaultNotFoundError,
+)
+from vaultswitch.vault.models import AuditContext
+from vaultswitch.vault.oauth import CERTS_PATH, TOKEN_PATH, TokenEndpoint, TokenIssuer
+from vaultswitch.vault.ratelimit import RateLimiter, make_rate_limiter
+from vaultswitch.vault.routing import resolve_tenant
+from vaultswitch.vault.service import VaultService
+from vaultswitch.vault.settings import VaultSettings
+from vaultswitch.vault.wire import (
+    JSONBody,
+    check_json_content_type,
+    internal_error,
+    parse_alias,
+    parse_alias_query,
+    parse_batch_delete,
+    parse_create,
+    parse_json,
+    parse_storage,
+    parse_update,
+    read_body,
+    records_payload,
+    render_error,
+)
+
+log = structlog.get_logger(__name__)
+T = TypeVar("T")
+
+_HEALTH_BODY = b'{"status":"ok"}'
+_ALL = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]
+
+
+class RequestState:
+    """Per-request facts shared by the middleware and the endpoints (stored in scope["vs"])."""
+
+    __slots__ = ("client_id", "remaining", "tenant", "trace_id", "vault_id", "via")
+
+    def __init__(self, trace_id: str, tenant: str | None, via: str | None) -> None:
+        self.trace_id = trace_id
+        self.tenant = tenant
+        self.via = via
+        self.vault_id: str | None = None
+        self.client_id: str | None = None
+        self.remaining: int | None = None
+
+
+class MethodNotAllowed(VaultApiError):
+    default_status = 405
+    default_title = "Method not allowed"
+    default_code = "METHOD_NOT_ALLOWED"
+
+
+class RouteNotFound(VaultApiError):
+    default_status = 404
+    default_title = "Not found"
+    default_code = "NOT_FOUND"
+
+
+def service_concurrency(settings: VaultSettings) -> int:
+    """How many service calls run at once: SQLite has one writer, so more threads only
+    contend for its lock (and its busy-wait sleeps); PostgreSQL gets its pool size."""
+    if settings.resolved_database_url().startswith("sqlite"):
+        return 1
+    return 10
+
+
+class VaultHTTP:
+    """The endpoints; one service call per request, run in a worker thread."""
+
+    def __init__(
+        self,
+        settings: VaultSettings,
+        service: VaultService,
+        limiter: RateLimiter,
+    ) -> None:
+        self.settings = settings
+        self.service = service
+        self.limiter = limiter
+        self.issuer = TokenIssuer(service)
+        self.auth = Authenticator(service, self.issuer)
+        self.token_endpoint = TokenEndpoint(service, self.issuer)
+        self.max_items = settings.max_items
+        self.max_body = settings.max_body_bytes
+        self._threads: anyio.CapacityLimiter | None = None
+        self._thread_tokens = service_concurrency(settings)
+
+    # --- plumbing ------------------------------------------------------------------------
+
+    async def _call(self, func: Callable[..., T], *args: Any) -> T:
+        if self._threads is None:  # created lazily: it must belong to the server's event loop
+            self._threads = anyio.CapacityLimiter(self._thread_tokens)
+        return await anyio.to_thread.run_sync(partial(func, *args), limiter=self._threads)
+
+    async def _principal(self, request: Request) -> tuple[Principal, AuditContext]:
+        state: RequestState = request.scope["vs"]
+        principal = await self.auth.authenticate(request.headers.get("authorization"), state.tenant)
+        state.vault_id = principal.vault_id
+        state.client_id = principal.actor
+        decision = await self.limiter.hit(principal.vault_id)
+        state.remaining = decision.remaining
+        if not decision.allowed:
+            raise TooManyRequests(
+                f"Rate limit of {self.limiter.limit} requests per minute exceeded for this vault",
+                retry_after=decision.retry_after,
+            )
+        source = request.client.host if request.client else None
+        return principal, AuditContext(principal.actor, source, state.trace_id)
+
+    async def _json(self, request: Request) -> Any:
+        check_json_content_type(request.headers.get("content-type"))
+        raw = await read_body(request.receive, request.headers.get("content-length"), self.max_body)
+        return parse_json(raw)
+
+    # --- endpoints -----------------------------------------------------------------------
+
+    async def health(self, request: Request) -> Response:
+        return Response(_HEALTH_BODY, media_type="application/json")
+
+    async def ready(self, request: Request) -> Response:
+        try:
+            await self._call(self._probe_database)
+        except Exception as exc:
+            log.warning("ready_check_failed", error=type(exc).__name__)
+            return JSONBody({"status": "unavailable", "database": "unreachable"}, status_code=503)
+        return JSONBody({"status": "ready", "database": "ok"})
+
+    def _probe_database(self) -> None:
+        ping = getattr(self.service, "ping", None)
+        if callable(ping):
+            ping()
+            return
+        with contextlib.suppress(VaultNotFoundError):
+            self.service.get_vault("tnt00000000")
+
+    async def certs(self, request: Request) -> Response:
+        return JSONBody(self.issuer.jwks())
+
+    async def aliases(self, request: Request) -> Response:
+        if request.method == "POST":
+            return await self.create(request)
+        if request.method == "GET":
+            return await self.reveal_many(request)
+        raise MethodNotAllowed("use POST (create) or GET (reveal) on /aliases")
+
+    async def alias(self, request: Request) -> Response:
+        method = request.method
+        if method == "GET":
+            return await self.reveal_one(request)
+        if method == "PUT":
+            return await self.update(request)
+        if method == "DELETE":
+            return await self.delete_one(request)
+        raise MethodNotAllowed("use GET, PUT or DELETE on /aliases/{alias}")
+
+    async def create(self, request: Request) -> Response:
+        principal, ctx = await self._principal(request)
+        principal.require("aliases:write")
+        items = parse_create(await self._json(request), max_items=self.max_items)
+        records = await self._call(self.service.create_aliases, principal.vault_id, items, ctx)
+        return JSONBody(records_payload(records), status_code=201)
+
+    async def reveal_many(self, request: Request) -> Response:
+        principal, ctx = await self._principal(request)
+        principal.require("aliases:read")
+        query = request.query_params
+        raw = query.get("aliases")
+        if raw is None:
+            raw = query.get("q")
+        aliases = parse_alias_query(raw, max_items=self.max_items)
+        storage = parse_storage(query.get("storage"))
+        found = await self._call(self.service.reveal, principal.vault_id, aliases, storage, ctx)
+        data: dict[str, Any] = {}
+        for alias in aliases:
+            record = found.get(alias)
+            if record is None:  # the service promises all or nothing; be safe anyway
+                raise AliasNotFoundError(f"alias not found: {alias}")
+            data[alias] = record.to_wire()
+        return JSONBody({"data": data})
+
+    async def reveal_one(self, request: Request) -> Response:
+        principal, ctx = await self._principal(request)
+        principal.require("aliases:read")
+        alias = parse_alias(request.path_params["alias"], "alias")
+        storage = parse_storage(request.query_params.get("storage"))
+        found = await self._call(self.service.reveal, principal.vault_id, [alias], storage, ctx)
+        record = found.get(alias)
+        if record is None:
+            raise AliasNotFoundError(f"alias not found: {alias}")
+        return JSONBody(records_payload([record]))
+
+    async def update(self, request: Request) -> Response:
+        principal, ctx = await self._principal(request)
+        principal.require("aliases:write")
+        alias = parse_alias(request.path_params["alias"], "alias")
+        storage = parse_storage(request.query_params.get("storage"))
+        classifiers = parse_update(await self._json(request))
+        await self._call(
+            self.service.update_classifiers, principal.vault_id, alias, classifiers, storage, ctx
+        )
+        return Response(status_code=204)
+
+    async def delete_one(self, request: Request) -> Response:
+        principal, ctx = await self._principal(request)
+        principal.require("aliases:delete")
+        alias = parse_alias(request.path_params["alias"], "alias")
+        storage = parse_storage(request.query_params.get("storage"))
+        await self._call(self.service.delete_alias, principal.vault_id, alias, storage, ctx)
+        return Response(status_code=204)
+
+    async def delete_many(self, request: Request) -> Response:
+        if request.method != "POST":
+            # GET/PUT/DELETE /aliases/delete address an alias literally named "delete"
+            return await self.alias(request)
+        principal, ctx = await self._principal(request)
+        principal.require("aliases:delete")
+        aliases, body_storage = parse_batch_delete(
+            await self._json(request), max_items=self.max_items
+        )
+        storage = body_storage or parse_storage(request.query_params.get("storage"))
+        await self._call(self.service.delete_aliases, principal.vault_id, aliases, storage, ctx)
+        return Response(status_code=204)
+
+    async def not_found(self, scope: Scope, receive: Receive, send: Send) -> None:
+        raise RouteNotFound("no such endpoint; see docs/vault-api.md")
+
+    def router(self) -> Router:
+        """The routes (each endpoint dispatches on the method itself, so errors stay VGS-shaped)."""
+        routes = [
+            Route("/health", self.health, methods=["GET"]),
+            Route("/ready", self.ready, methods=["GET"]),
+            Route(TOKEN_PATH, self.token_endpoint.handle, methods=_ALL),
+            Route(CERTS_PATH, self.certs, methods=["GET"]),
+            Route("/aliases", self.aliases, methods=_ALL),
+            Route("/aliases/delete", self.delete_many, methods=_ALL),
+            Route("/aliases/{alias}", self.alias, methods=_ALL),
+        ]
+        return Router(
+            routes=routes, default=self.not_found, lifespan=self._lifespan, redirect_slashes=False
+        )
+
+    @contextlib.asynccontextmanager
+    async def _lifespan(self, app: object) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await self.limiter.close()
+
+
+class VaultMiddleware:
+    """Trace ids, tenant resolution, VGS error rendering, headers and the request log."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self._limit = str(limit).encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        trace_id = os.urandom(16).hex()
+        host = None
+        for name, value in scope["headers"]:
+            if name == b"host":
+                host = value.decode("latin-1")
+                break
+        path: str = scope["path"]
+        root = scope.get("root_path", "")
+        route_path = path[len(root) :] if root and path.startswith(root) else path
+        target = resolve_tenant(host, route_path)
+        state = RequestState(trace_id, target.vault_id, target.via)
+        scope = dict(scope)
+        scope["vs"] = state
+        scope["app"] = self  # makes Starlette raise HTTPException (rendered below) for 404/405
+        if target.via == "path":
+            scope["path"] = root + target.path
+            scope["raw_path"] = scope["path"].encode()
+        status = 0
+        trace_header = trace_id.encode()
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                remaining = (
+                    self._limit if state.remaining is None else str(state.remaining).encode()
+                )
+                headers = list(message.get("headers", []))
+                headers.append((b"vgs-request-id", trace_header))
+                headers.append((b"x-ratelimit-remaining", remaining))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        href = _href(scope, host, path)
+        try:
+            await self.app(scope, receive, send_wrapper)
+        except VaultApiError as exc:
+            if status:
+                raise
+            await render_error(exc, href=href, trace_id=trace_id)(scope, receive, send_wrapper)
+        except HTTPException as exc:
+            if status:
+                raise
+            error = _from_http_exception(exc)
+            await render_error(error, href=href, trace_id=trace_id)(scope, receive, send_wrapper)
+        except Exception as exc:
+            log.error(
+                "unhandled_error",
+                trace_id=trace_id,
+                error=type(exc).__name__,
+                path=route_path,
+            )
+            if status:
+                raise
+            await internal_error(href=href, trace_id=trace_id)(scope, receive, send_wrapper)
+        finally:
+            log.info(
+                "request",
+                trace_id=trace_id,
+                method=scope["method"],
+                path=route_path,
+                query=scope.get("query_string", b"").decode("latin-1")[:512],
+                status=status,
+                duration_ms=round((time.perf_counter() - started) * 1000, 3),
+                vault_id=state.vault_id or state.tenant,
+                client_id=state.client_id,
+            )
+
+
+def _from_http_exception(exc: HTTPException) -> VaultApiError:
+    if exc.status_code == 405:
+        return MethodNotAllowed("HTTP method not allowed on this endpoint")
+    if exc.status_code == 404:
+        return RouteNotFound("no such endpoint; see docs/vault-api.md")
+    return VaultApiError(
+        "request rejected", status=exc.status_code, code="HTTP_ERROR", title="Bad request"
+    )
+
+
+def _href(scope: Scope, host: str | None, path: str) -> str:
+    scheme = scope.get("scheme", "http")
+    return f"{scheme}://{host or 'localhost'}{path}"
+
+
+def create_app(
+    settings: VaultSettings | None = None,
+    service: VaultService | None = None,
+    *,
+    rate_limiter: RateLimiter | None = None,
+) -> ASGIApp:
+    """The vault ASGI app; opens the service from settings when none is given."""
+    settings = settings or VaultSettings()
+    service = service or VaultService.open(settings)
+    limiter = rate_limiter or make_rate_limiter(
+        settings.rate_limit_per_minute, settings.redis_url, settings.redis_prefix
+    )
+    http = VaultHTTP(settings, service, limiter)
+    return VaultMiddleware(http.router(), limiter.limit)
+
+
+def app_from_env() -> ASGIApp:
+    """Import-string factory for uvicorn workers: settings come from `VAULTSWITCH_*` env."""
+    from vaultswitch.vault.server import configure_logging
+
+    settings = VaultSettings()
+    configure_logging(settings.log_level)
+    return create_app(settings)

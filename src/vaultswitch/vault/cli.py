@@ -1,0 +1,375 @@
+"""`vaultswitch vault ...`: run the server and administer vaults (prints JSON)."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from vaultswitch.vault.errors import VaultApiError
+from vaultswitch.vault.models import SCOPES, AuditEvent, ServiceAccount, VaultInfo
+from vaultswitch.vault.settings import VaultSettings
+
+vault_app = typer.Typer(
+    name="vault",
+    help="Run the VGS-compatible vault server and administer its vaults.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+reveal_app = typer.Typer(help="Turn revealing (aliases:read) on or off for a vault.")
+vault_app.add_typer(reveal_app, name="reveal")
+
+DataDir = Annotated[
+    Path | None, typer.Option("--data-dir", help="Data directory (env VAULTSWITCH_DATA_DIR).")
+]
+DatabaseUrl = Annotated[
+    str | None,
+    typer.Option("--database-url", help="SQLAlchemy URL (env VAULTSWITCH_DATABASE_URL)."),
+]
+VaultOpt = Annotated[str, typer.Option("--vault", help="Vault id (tntxxxxxxxx).")]
+
+
+def _settings(**given: Any) -> VaultSettings:
+    """Settings with CLI flags taking precedence (None means: not given)."""
+    return VaultSettings(**{k: v for k, v in given.items() if v is not None})
+
+
+def _emit(payload: Any) -> None:
+    typer.echo(json.dumps(payload, indent=2, default=str))
+
+
+def _fail(code: str, detail: str, hint: str | None = None, exit_code: int = 1) -> typer.Exit:
+    body: dict[str, str] = {"error": code, "detail": detail}
+    if hint:
+        body["hint"] = hint
+    typer.echo(json.dumps(body), err=True)
+    return typer.Exit(exit_code)
+
+
+@contextmanager
+def _service(data_dir: Path | None, database_url: str | None) -> Iterator[Any]:
+    from vaultswitch.vault.server import StderrStream, configure_logging
+    from vaultswitch.vault.service import VaultService
+
+    settings = _settings(data_dir=data_dir, database_url=database_url)
+    configure_logging(settings.log_level, file=StderrStream())  # stdout carries the JSON result
+    try:
+        service = VaultService.open(settings)
+    except VaultApiError as exc:
+        raise _fail(exc.code, exc.detail) from None
+    try:
+        yield service
+    except VaultApiError as exc:
+        raise _fail(exc.code, exc.detail) from None
+    finally:
+        service.close()
+
+
+def _actor() -> str:
+    return "cli:" + (os.environ.get("USER") or os.environ.get("USERNAME") or "unknown")
+
+
+def _audit(service: Any, action: str, vault_id: str | None, detail: str | None = None) -> None:
+    service.audit(
+        AuditEvent(
+            id=None,
+            at=datetime.now(UTC),
+            actor=_actor(),
+            vault_id=vault_id,
+            action=action,
+            alias=None,
+            outcome="success",
+            source="cli",
+            trace_id=None,
+            detail=detail,
+        )
+    )
+
+
+def _vault_json(v: VaultInfo) -> dict[str, Any]:
+    return {
+        "vault_id": v.vault_id,
+        "name": v.name,
+        "reveal_enabled": v.reveal_enabled,
+        "fingerprinting": v.fingerprinting,
+        "environment": v.environment,
+        "created_at": v.created_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+        "key_version": v.key_version,
+    }
+
+
+# --- server --------------------------------------------------------------------------------
+
+
+@vault_app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Bind address (default 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default 8220).")] = None,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    redis_url: Annotated[
+        str | None, typer.Option("--redis-url", help="Redis URL (env VAULTSWITCH_REDIS_URL).")
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option(help="Worker processes; >1 needs PostgreSQL and Redis.")
+    ] = None,
+    rate_limit: Annotated[
+        int | None, typer.Option("--rate-limit", help="Requests per minute per vault.")
+    ] = None,
+    log_level: Annotated[str | None, typer.Option("--log-level")] = None,
+) -> None:
+    """Run the vault API server (OAuth token endpoint, Vault API v1 and v2)."""
+    from vaultswitch.vault.server import ServeError
+    from vaultswitch.vault.server import serve as run
+
+    settings = _settings(
+        host=host,
+        port=port,
+        data_dir=data_dir,
+        database_url=database_url,
+        redis_url=redis_url,
+        workers=workers,
+        rate_limit_per_minute=rate_limit,
+        log_level=log_level,
+    )
+    try:
+        run(settings)
+    except ServeError as exc:
+        raise _fail("CANNOT_START", str(exc), exc.hint, exit_code=2) from None
+    except VaultApiError as exc:
+        raise _fail(exc.code, exc.detail) from None
+
+
+# --- vaults --------------------------------------------------------------------------------
+
+
+@vault_app.command()
+def create(
+    name: Annotated[str | None, typer.Option(help="A label for the vault.")] = None,
+    reveal: Annotated[bool, typer.Option("--reveal/--no-reveal", help="Allow reveal.")] = True,
+    fingerprinting: Annotated[
+        bool, typer.Option("--fingerprinting/--no-fingerprinting", help="Dedup equal values.")
+    ] = True,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Create a vault; prints {"vault_id": ...}."""
+    with _service(data_dir, database_url) as service:
+        info = service.create_vault(name, reveal_enabled=reveal, fingerprinting=fingerprinting)
+        _audit(service, "admin.vault.create", info.vault_id)
+        _emit({**_vault_json(info), "vault_id": info.vault_id})
+
+
+@vault_app.command("list")
+def list_vaults(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
+    """List vaults."""
+    with _service(data_dir, database_url) as service:
+        _emit([_vault_json(v) for v in service.list_vaults()])
+
+
+def _set_reveal(vault: str, enabled: bool, data_dir: Path | None, database_url: str | None) -> None:
+    with _service(data_dir, database_url) as service:
+        info = service.set_reveal(vault, enabled)
+        _audit(service, "admin.vault.reveal_" + ("enable" if enabled else "disable"), vault)
+        _emit(_vault_json(info))
+
+
+@reveal_app.command("enable")
+def reveal_enable(
+    vault: VaultOpt, data_dir: DataDir = None, database_url: DatabaseUrl = None
+) -> None:
+    """Allow revealing values of a vault."""
+    _set_reveal(vault, True, data_dir, database_url)
+
+
+@reveal_app.command("disable")
+def reveal_disable(
+    vault: VaultOpt, data_dir: DataDir = None, database_url: DatabaseUrl = None
+) -> None:
+    """Forbid revealing values of a vault (reveal requests get 403 REVEAL_DISABLED)."""
+    _set_reveal(vault, False, data_dir, database_url)
+
+
+@vault_app.command("set-reveal")
+def set_reveal(
+    vault: VaultOpt,
+    enabled: Annotated[bool, typer.Option("--enabled/--disabled", help="Reveal on or off.")],
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Same as `reveal enable|disable`."""
+    _set_reveal(vault, enabled, data_dir, database_url)
+
+
+# --- credentials ---------------------------------------------------------------------------
+
+
+def _account_json(account: ServiceAccount) -> dict[str, Any]:
+    return {
+        "client_id": account.client_id,
+        "name": account.name,
+        "vaults": list(account.vault_ids),
+        "scopes": list(account.scopes),
+        "token_lifespan": account.token_lifespan,
+    }
+
+
+@vault_app.command("service-account")
+def service_account(
+    vault: Annotated[
+        list[str], typer.Option("--vault", help="Vault id; repeat for several vaults.")
+    ],
+    scopes: Annotated[str, typer.Option(help="Comma-separated scopes.")] = ",".join(SCOPES),
+    token_lifespan: Annotated[
+        int | None, typer.Option("--token-lifespan", help="Access token lifetime, seconds (>=60).")
+    ] = None,
+    name: Annotated[str | None, typer.Option(help="A label for the account.")] = None,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Create an OAuth2 service account; the client secret is shown once."""
+    wanted = [s.strip() for s in scopes.split(",") if s.strip()]
+    unknown = [s for s in wanted if s not in SCOPES]
+    if unknown or not wanted:
+        raise _fail(
+            "INVALID_SCOPE",
+            f"unknown scope(s): {', '.join(unknown) or '(none given)'}",
+            f"choose from {', '.join(SCOPES)}",
+        )
+    with _service(data_dir, database_url) as service:
+        account, secret = service.create_service_account(
+            vault, wanted, token_lifespan=token_lifespan, name=name
+        )
+        for vault_id in account.vault_ids:
+            _audit(service, "admin.service_account.create", vault_id, account.client_id)
+        _emit({**_account_json(account), "client_secret": secret.reveal()})
+
+
+@vault_app.command("access-credentials")
+def access_credentials(
+    vault: VaultOpt, data_dir: DataDir = None, database_url: DatabaseUrl = None
+) -> None:
+    """Create v1 access credentials (HTTP Basic) for a vault; the password is shown once."""
+    with _service(data_dir, database_url) as service:
+        username, password = service.create_access_credentials(vault)
+        _audit(service, "admin.access_credentials.create", vault, username)
+        _emit({"username": username, "password": password.reveal(), "vault_id": vault})
+
+
+# --- keys ----------------------------------------------------------------------------------
+
+
+@vault_app.command("rotate-key")
+def rotate_key(
+    vault: VaultOpt,
+    reencrypt: Annotated[
+        bool, typer.Option("--reencrypt", help="Re-encrypt every record with the new key.")
+    ] = False,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Start a new data-key version for a vault (new writes use it); optionally re-encrypt."""
+    with _service(data_dir, database_url) as service:
+        version = service.rotate_data_key(vault)
+        _audit(service, "admin.data_key.rotate", vault, f"version {version}")
+        result: dict[str, Any] = {"vault_id": vault, "key_version": version}
+        if reencrypt:
+            result["reencrypted"] = _reencrypt_with_progress(service, vault)
+            _audit(service, "admin.data_key.reencrypt", vault, f"{result['reencrypted']} records")
+        _emit(result)
+
+
+def _reencrypt_with_progress(service: Any, vault: str) -> int:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    console = Console(stderr=True)
+    with Progress(
+        TextColumn("re-encrypting"), BarColumn(), MofNCompleteColumn(), console=console
+    ) as progress:
+        task = progress.add_task("reencrypt", total=None)
+
+        def on_progress(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        count: int = service.reencrypt(vault, progress=on_progress)
+    return count
+
+
+@vault_app.command("rotate-master-key")
+def rotate_master_key(
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            help="Where to write the new key (0600) when the current key comes from "
+            "VAULTSWITCH_MASTER_KEY; with a key file the file itself is replaced.",
+        ),
+    ] = None,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Re-wrap every vault key under a new master key."""
+    from vaultswitch.vault.crypto import generate_key, write_master_key_file
+
+    settings = _settings(data_dir=data_dir, database_url=database_url)
+    from_env = settings.master_key is not None
+    if from_env and output is None:
+        raise _fail(
+            "OUTPUT_REQUIRED",
+            "the master key comes from VAULTSWITCH_MASTER_KEY, so the new key cannot be "
+            "written in its place",
+            "pass --output FILE; the new key is written there (mode 0600) and never printed",
+        )
+    key_file = settings.resolved_master_key_file()
+    staged = output if from_env else key_file.with_name(key_file.name + ".new")
+    assert staged is not None
+    new_key = generate_key()
+    if not write_master_key_file(staged, new_key):
+        raise _fail(
+            "FILE_EXISTS",
+            f"{staged} already exists",
+            "remove it (a previous rotation may have stopped half-way) and retry",
+        )
+    with _service(data_dir, database_url) as service:
+        count = service.rotate_master_key(new_key)
+        _audit(service, "admin.master_key.rotate", None, f"{count} keys re-wrapped")
+    result: dict[str, Any] = {"rewrapped_keys": count}
+    if from_env:
+        result["new_key_file"] = str(staged)
+        result["instructions"] = (
+            f"set VAULTSWITCH_MASTER_KEY to the content of {staged} for every vault process, "
+            "restart them, then delete the file"
+        )
+    else:
+        os.replace(staged, key_file)
+        result["key_file"] = str(key_file)
+        result["instructions"] = "restart running vault processes so they load the new key file"
+    _emit(result)
+
+
+# --- audit ---------------------------------------------------------------------------------
+
+
+@vault_app.command()
+def audit(
+    vault: Annotated[str | None, typer.Option("--vault", help="Only this vault.")] = None,
+    action: Annotated[str | None, typer.Option(help="Only this action.")] = None,
+    limit: Annotated[int, typer.Option(help="At most this many rows, newest first.")] = 100,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Show audit log rows as JSON."""
+    with _service(data_dir, database_url) as service:
+        events = service.list_audit(vault_id=vault, action=action, limit=limit)
+        _emit([e.to_json() for e in events])
+
+
+if __name__ == "__main__":
+    vault_app()

@@ -1,0 +1,112 @@
+"""Helpers: a real vault server on loopback (uvicorn in a thread) over a real database."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import uvicorn
+
+from vaultswitch.vault.app import create_app
+from vaultswitch.vault.models import VaultInfo
+from vaultswitch.vault.service import VaultService
+from vaultswitch.vault.settings import VaultSettings
+
+TOKEN_PATH = "/auth/realms/vgs/protocol/openid-connect/token"
+
+
+class LiveServer:
+    """uvicorn serving an ASGI app on 127.0.0.1:<free port> in a background thread."""
+
+    def __init__(self, app: object) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False)  # type: ignore[arg-type]
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]})
+        self.thread.daemon = True
+
+    def start(self) -> LiveServer:
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("vault server did not start")
+            time.sleep(0.01)
+        return self
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+        self.sock.close()
+
+
+@dataclass
+class Vault:
+    """A server plus one vault with a service account and access credentials."""
+
+    url: str
+    service: VaultService
+    vault_id: str
+    client_id: str
+    client_secret: str
+    username: str
+    password: str
+    settings: VaultSettings
+
+    def token(self, client_id: str | None = None, client_secret: str | None = None) -> str:
+        r = httpx.post(
+            self.url + TOKEN_PATH,
+            data={
+                "grant_type": "client_credentials",
+                "client_id": client_id or self.client_id,
+                "client_secret": client_secret or self.client_secret,
+            },
+        )
+        assert r.status_code == 200, r.text
+        token = r.json()["access_token"]
+        assert isinstance(token, str)
+        return token
+
+    def v2(self, token: str | None = None, *, by: str = "path") -> httpx.Client:
+        """A client for Vault API v2 with the tenant in the path prefix or in the Host header."""
+        headers = {"Authorization": f"Bearer {token or self.token()}"}
+        if by == "host":
+            headers["Host"] = f"{self.vault_id}.sandbox.vault-api.local"
+            return httpx.Client(base_url=self.url, headers=headers)
+        return httpx.Client(base_url=f"{self.url}/{self.vault_id}", headers=headers)
+
+    def v1(self) -> httpx.Client:
+        return httpx.Client(base_url=self.url, auth=(self.username, self.password))
+
+    def new_vault(self, **kwargs: object) -> VaultInfo:
+        return self.service.create_vault(**kwargs)  # type: ignore[arg-type]
+
+
+def make_settings(tmp_path: Path, **overrides: object) -> VaultSettings:
+    return VaultSettings(data_dir=tmp_path, **overrides)  # type: ignore[arg-type]
+
+
+def start_vault(settings: VaultSettings, service: VaultService) -> tuple[LiveServer, Vault]:
+    server = LiveServer(create_app(settings, service)).start()
+    info = service.create_vault("test")
+    account, secret = service.create_service_account([info.vault_id])
+    username, password = service.create_access_credentials(info.vault_id)
+    vault = Vault(
+        url=server.url,
+        service=service,
+        vault_id=info.vault_id,
+        client_id=account.client_id,
+        client_secret=secret.reveal(),
+        username=username,
+        password=password.reveal(),
+        settings=settings,
+    )
+    return server, vault
