@@ -70,10 +70,9 @@ def redis_server_url() -> str:
 
 
 @pytest.fixture
-def redis_url(redis_server_url: str) -> Iterator[str]:
-    """The Redis URL plus a unique key prefix via env-free convention: tests must use
-    `redis_prefix` for every key they write."""
-    yield redis_server_url
+def redis_url(redis_server_url: str) -> str:
+    """The Redis URL; tests must use `redis_prefix` for every key they write."""
+    return redis_server_url
 
 
 @pytest.fixture

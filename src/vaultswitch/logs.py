@@ -36,3 +36,5 @@ def configure_logging(
         cache_logger_on_first_use=True,
     )
     logging.basicConfig(level=numeric, stream=out, format="%(levelname)s %(name)s %(message)s")
+    for noisy in ("httpx", "httpcore"):  # they log full URLs per request
+        logging.getLogger(noisy).setLevel(max(numeric, logging.WARNING))
