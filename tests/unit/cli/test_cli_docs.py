@@ -48,3 +48,14 @@ def test_version() -> None:
     result = CliRunner().invoke(app, ["version"])
     assert result.exit_code == 0
     assert result.output.strip() == "0.1.0"
+
+
+def test_every_vault_error_code_in_the_api_reference_has_a_troubleshooting_entry() -> None:
+    import re
+
+    table = (ROOT / "docs" / "vault-api.md").read_text()
+    documented = set(re.findall(r"^\| \d{3} \| (.+?) \|", table, flags=re.M))
+    codes = {c for cell in documented for c in re.findall(r"`([A-Z_]+)`", cell)}
+    assert len(codes) > 20
+    known = {entry.code for entry in all_entries()}
+    assert sorted(codes - known) == []
