@@ -51,11 +51,6 @@ def luhn_check_digit(partial: str) -> str:
     raise AssertionError("unreachable")
 
 
-def _in_prefix_range(digits: str, low: int, high: int) -> bool:
-    width = len(str(low))
-    return len(digits) >= width and low <= int(digits[:width]) <= high
-
-
 _BRAND_RULES: tuple[tuple[CardBrand, tuple[tuple[int, int], ...]], ...] = (
     (CardBrand.AMEX, ((34, 34), (37, 37))),
     (CardBrand.MASTERCARD, ((51, 55), (2221, 2720))),
@@ -66,12 +61,17 @@ _BRAND_RULES: tuple[tuple[CardBrand, tuple[tuple[int, int], ...]], ...] = (
     (CardBrand.MAESTRO, ((50, 50), (56, 58), (6304, 6304), (67, 67))),
     (CardBrand.VISA, ((4, 4),)),
 )
+# (brand, prefix width, low, high), in rule order, for one pass over precomputed prefixes
+_BRAND_TABLE: tuple[tuple[CardBrand, int, int, int], ...] = tuple(
+    (brand, len(str(low)), low, high) for brand, ranges in _BRAND_RULES for low, high in ranges
+)
 
 
 def detect_brand(digits: str) -> CardBrand:
     """Card brand from the leading digits (IIN ranges); UNKNOWN when none matches."""
-    for brand, ranges in _BRAND_RULES:
-        if any(_in_prefix_range(digits, low, high) for low, high in ranges):
+    prefixes = [-1] + [int(digits[:w]) if len(digits) >= w else -1 for w in range(1, 5)]
+    for brand, width, low, high in _BRAND_TABLE:
+        if low <= prefixes[width] <= high:
             return brand
     return CardBrand.UNKNOWN
 
