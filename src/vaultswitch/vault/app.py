@@ -21,7 +21,7 @@ import structlog
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route, Router
+from starlette.routing import Match, Route, Router
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from vaultswitch.vault.auth import Authenticator, Principal
@@ -31,7 +31,8 @@ from vaultswitch.vault.errors import (
     VaultApiError,
     VaultNotFoundError,
 )
-from vaultswitch.vault.models import AuditContext
+from vaultswitch.vault.groupcommit import GroupCommitter
+from vaultswitch.vault.models import AuditContext, CreateItem
 from vaultswitch.vault.oauth import CERTS_PATH, TOKEN_PATH, TokenEndpoint, TokenIssuer
 from vaultswitch.vault.ratelimit import RateLimiter, make_rate_limiter
 from vaultswitch.vault.routing import resolve_tenant
@@ -56,6 +57,8 @@ from vaultswitch.vault.wire import (
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
 
+PERSISTENT = "PERSISTENT"
+VOLATILE = "VOLATILE"
 _HEALTH_BODY = b'{"status":"ok"}'
 _ALL = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]
 
@@ -94,8 +97,13 @@ def service_concurrency(settings: VaultSettings) -> int:
     return 10
 
 
+def uses_group_commit(settings: VaultSettings) -> bool:
+    """SQLite: service calls run in group-committed batches on the event loop (see groupcommit)."""
+    return settings.resolved_database_url().startswith("sqlite")
+
+
 class VaultHTTP:
-    """The endpoints; one service call per request, run in a worker thread."""
+    """The endpoints; one service call per request: batched (SQLite) or in a worker thread."""
 
     def __init__(
         self,
@@ -113,10 +121,15 @@ class VaultHTTP:
         self.max_body = settings.max_body_bytes
         self._threads: anyio.CapacityLimiter | None = None
         self._thread_tokens = service_concurrency(settings)
+        self.batcher = GroupCommitter(service) if uses_group_commit(settings) else None
+        # VOLATILE entries in Redis mean network calls: those run in worker threads
+        self._volatile_blocks = bool(settings.redis_url)
 
     # --- plumbing ------------------------------------------------------------------------
 
-    async def _call(self, func: Callable[..., T], *args: Any) -> T:
+    async def _call(self, func: Callable[..., T], *args: Any, volatile: bool = False) -> T:
+        if self.batcher is not None and not (volatile and self._volatile_blocks):
+            return await self.batcher.call(func, *args)
         if self._threads is None:  # created lazily: it must belong to the server's event loop
             self._threads = anyio.CapacityLimiter(self._thread_tokens)
         return await anyio.to_thread.run_sync(partial(func, *args), limiter=self._threads)
@@ -186,7 +199,13 @@ class VaultHTTP:
         principal, ctx = await self._principal(request)
         principal.require("aliases:write")
         items = parse_create(await self._json(request), max_items=self.max_items)
-        records = await self._call(self.service.create_aliases, principal.vault_id, items, ctx)
+        records = await self._call(
+            self.service.create_aliases,
+            principal.vault_id,
+            items,
+            ctx,
+            volatile=_any_volatile(items),
+        )
         return JSONBody(records_payload(records), status_code=201)
 
     async def reveal_many(self, request: Request) -> Response:
@@ -198,7 +217,14 @@ class VaultHTTP:
             raw = query.get("q")
         aliases = parse_alias_query(raw, max_items=self.max_items)
         storage = parse_storage(query.get("storage"))
-        found = await self._call(self.service.reveal, principal.vault_id, aliases, storage, ctx)
+        found = await self._call(
+            self.service.reveal,
+            principal.vault_id,
+            aliases,
+            storage,
+            ctx,
+            volatile=storage == VOLATILE,
+        )
         data: dict[str, Any] = {}
         for alias in aliases:
             record = found.get(alias)
@@ -211,8 +237,15 @@ class VaultHTTP:
         principal, ctx = await self._principal(request)
         principal.require("aliases:read")
         alias = parse_alias(request.path_params["alias"], "alias")
-        storage = parse_storage(request.query_params.get("storage"))
-        found = await self._call(self.service.reveal, principal.vault_id, [alias], storage, ctx)
+        storage = _storage_param(request)
+        found = await self._call(
+            self.service.reveal,
+            principal.vault_id,
+            [alias],
+            storage,
+            ctx,
+            volatile=storage == VOLATILE,
+        )
         record = found.get(alias)
         if record is None:
             raise AliasNotFoundError(f"alias not found: {alias}")
@@ -222,10 +255,16 @@ class VaultHTTP:
         principal, ctx = await self._principal(request)
         principal.require("aliases:write")
         alias = parse_alias(request.path_params["alias"], "alias")
-        storage = parse_storage(request.query_params.get("storage"))
+        storage = _storage_param(request)
         classifiers = parse_update(await self._json(request))
         await self._call(
-            self.service.update_classifiers, principal.vault_id, alias, classifiers, storage, ctx
+            self.service.update_classifiers,
+            principal.vault_id,
+            alias,
+            classifiers,
+            storage,
+            ctx,
+            volatile=storage == VOLATILE,
         )
         return Response(status_code=204)
 
@@ -233,8 +272,15 @@ class VaultHTTP:
         principal, ctx = await self._principal(request)
         principal.require("aliases:delete")
         alias = parse_alias(request.path_params["alias"], "alias")
-        storage = parse_storage(request.query_params.get("storage"))
-        await self._call(self.service.delete_alias, principal.vault_id, alias, storage, ctx)
+        storage = _storage_param(request)
+        await self._call(
+            self.service.delete_alias,
+            principal.vault_id,
+            alias,
+            storage,
+            ctx,
+            volatile=storage == VOLATILE,
+        )
         return Response(status_code=204)
 
     async def delete_many(self, request: Request) -> Response:
@@ -246,8 +292,15 @@ class VaultHTTP:
         aliases, body_storage = parse_batch_delete(
             await self._json(request), max_items=self.max_items
         )
-        storage = body_storage or parse_storage(request.query_params.get("storage"))
-        await self._call(self.service.delete_aliases, principal.vault_id, aliases, storage, ctx)
+        storage = body_storage or _storage_param(request)
+        await self._call(
+            self.service.delete_aliases,
+            principal.vault_id,
+            aliases,
+            storage,
+            ctx,
+            volatile=storage == VOLATILE,
+        )
         return Response(status_code=204)
 
     async def not_found(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -264,8 +317,8 @@ class VaultHTTP:
             Route("/aliases/delete", self.delete_many, methods=_ALL),
             Route("/aliases/{alias}", self.alias, methods=_ALL),
         ]
-        return Router(
-            routes=routes, default=self.not_found, lifespan=self._lifespan, redirect_slashes=False
+        return DirectRouter(
+            routes, default=self.not_found, lifespan=self._lifespan, redirect_slashes=False
         )
 
     @contextlib.asynccontextmanager
@@ -273,7 +326,38 @@ class VaultHTTP:
         try:
             yield
         finally:
+            if self.batcher is not None:
+                self.batcher.close()
             await self.limiter.close()
+
+
+class DirectRouter(Router):
+    """A Router that finds the route by a dict lookup instead of trying each in turn.
+
+    Fixed paths are looked up exactly; the one parametrised route
+    (``/aliases/{alias}``) is tried next; anything else goes through Starlette's
+    ordinary matching (404/405 handling unchanged). Same routes, same precedence.
+    """
+
+    def __init__(self, routes: list[Route], **kwargs: Any) -> None:
+        super().__init__(routes=routes, **kwargs)
+        self._exact = {r.path: r for r in routes if not r.param_convertors}
+        self._param = [r for r in routes if r.param_convertors]
+
+    async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            path = scope["path"]
+            exact = self._exact.get(path)
+            candidates = [exact] if exact is not None else self._param
+            for route in candidates:
+                match, child_scope = route.matches(scope)
+                if match is not Match.NONE:
+                    scope["router"] = self
+                    scope["route"] = route
+                    scope.update(child_scope)
+                    await route.handle(scope, receive, send)
+                    return
+        await super().app(scope, receive, send)
 
 
 class VaultMiddleware:
@@ -357,6 +441,17 @@ class VaultMiddleware:
             )
 
 
+def _storage_param(request: Request) -> str:
+    """The `storage` query parameter (PERSISTENT when there is no query string at all)."""
+    if not request.scope.get("query_string"):
+        return PERSISTENT
+    return parse_storage(request.query_params.get("storage"))
+
+
+def _any_volatile(items: list[CreateItem]) -> bool:
+    return any(item.storage == VOLATILE for item in items)
+
+
 def _from_http_exception(exc: HTTPException) -> VaultApiError:
     if exc.status_code == 405:
         return MethodNotAllowed("HTTP method not allowed on this endpoint")
@@ -390,8 +485,10 @@ def create_app(
 
 def app_from_env() -> ASGIApp:
     """Import-string factory for uvicorn workers: settings come from `VAULTSWITCH_*` env."""
-    from vaultswitch.vault.server import configure_logging
+    from vaultswitch.vault.server import configure_logging, tune_gc
 
     settings = VaultSettings()
     configure_logging(settings.log_level)
-    return create_app(settings)
+    app = create_app(settings)
+    tune_gc()
+    return app

@@ -196,7 +196,7 @@ def volatile_aad(vault_id: str, alias: str) -> bytes:
 
 def fingerprint(key: bytes, value: str) -> bytes:
     """Keyed fingerprint of a value: HMAC-SHA256 under the vault's fingerprint key."""
-    return hmac.new(key, value.encode("utf-8"), hashlib.sha256).digest()
+    return hmac.digest(key, value.encode("utf-8"), "sha256")
 
 
 def hash_secret(pepper: bytes, secret: str) -> bytes:

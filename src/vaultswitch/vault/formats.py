@@ -34,14 +34,22 @@ def _random(alphabet: str, n: int) -> str:
     return "".join(secrets.choice(alphabet) for _ in range(n))
 
 
+_BASE58_PAIRS = tuple(a + b for a in BASE58 for b in BASE58)  # digit pairs: base 58**2
+
+
 def base58_uuid() -> str:
     """22 base58 characters encoding 128 random bits (left-padded with '1')."""
-    number = int.from_bytes(secrets.token_bytes(16), "big")
-    chars: list[str] = []
-    while number:
-        number, rem = divmod(number, 58)
-        chars.append(BASE58[rem])
-    return "".join(reversed(chars)).rjust(22, BASE58[0])
+    return base58_128(int.from_bytes(secrets.token_bytes(16), "big"))
+
+
+def base58_128(number: int) -> str:
+    """A number below 2**128 (< 58**22) as 22 base58 digits, two digits per division."""
+    pairs: list[str] = []
+    for _ in range(11):
+        number, rem = divmod(number, 3364)
+        pairs.append(_BASE58_PAIRS[rem])
+    pairs.reverse()
+    return "".join(pairs)
 
 
 def luhn_valid(digits: str) -> bool:

@@ -1,14 +1,18 @@
 """The vault service: one synchronous method per API call, each one transaction.
 
-Used by the HTTP layer (in a worker thread) and by the admin CLI.
+Used by the HTTP layer (in group-committed batches on SQLite, see groupcommit.py; in
+worker threads on PostgreSQL) and by the admin CLI.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import secrets
+import sqlite3
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -21,7 +25,7 @@ import structlog
 from sqlalchemy.engine import Connection, Engine, Row
 
 from vaultswitch.domain.secret import Secret, reveal_optional
-from vaultswitch.vault import crypto, formats, store
+from vaultswitch.vault import crypto, formats, rawsql, store
 from vaultswitch.vault.errors import (
     AliasNotFoundError,
     BadRequest,
@@ -131,10 +135,10 @@ class _Vault:
     environment: str
     key_version: int
     fingerprint_key: bytes
-    created_at: datetime
+    created_at: datetime | str  # SQLite rows keep the stored text until info() needs it
 
     def info(self) -> VaultInfo:
-        created = as_utc(self.created_at)
+        created = rawsql.parse_ts(self.created_at)
         assert created is not None
         return VaultInfo(
             vault_id=self.id,
@@ -172,6 +176,15 @@ def _account_from_row(row: Row[Any]) -> ServiceAccount:
         disabled=bool(row.disabled),
         created_at=created,
     )
+
+
+def _record_id() -> str:
+    """32 hex digits: 48-bit millisecond clock then 80 random bits (UUIDv7-like).
+
+    Time-ordered ids append to the records primary key and to the aliases
+    (record_id, format) index instead of touching a random page of each per insert.
+    """
+    return f"{time.time_ns() // 1_000_000 & 0xFFFFFFFFFFFF:012x}{os.urandom(10).hex()}"
 
 
 def _base58(n: int) -> str:
@@ -223,6 +236,7 @@ class VaultService:
         self._master = master
         self._volatile = volatile
         self._lock = threading.Lock()
+        self._local = threading.local()
         self._data_keys: dict[tuple[str, int], crypto.DataKey] = {}
         self._fp_keys: dict[str, bytes] = {}
         self._secrets: dict[str, bytes] = {}
@@ -279,8 +293,48 @@ class VaultService:
 
     @contextmanager
     def _tx(self) -> Iterator[Connection]:
-        with self._engine.begin() as conn:
-            yield conn
+        ambient: Connection | None = getattr(self._local, "conn", None)
+        if ambient is None:
+            with self._engine.begin() as conn:
+                yield conn
+            return
+        # Inside a group-commit batch: this unit of work is a savepoint of the batch's
+        # transaction, so a failure undoes only its own writes.
+        raw = self._raw(ambient)
+        execute: Callable[[str], object] = (
+            raw.execute if raw is not None else ambient.exec_driver_sql
+        )
+        execute("SAVEPOINT vs_unit")
+        try:
+            yield ambient
+        except BaseException:
+            execute("ROLLBACK TO SAVEPOINT vs_unit")
+            execute("RELEASE SAVEPOINT vs_unit")
+            raise
+        execute("RELEASE SAVEPOINT vs_unit")
+
+    @contextmanager
+    def bound_to(self, conn: Connection) -> Iterator[None]:
+        """Run this thread's service calls inside conn's open transaction (group commit).
+
+        Each call's unit of work becomes a SAVEPOINT of that transaction; the caller
+        commits once for all of them and only then reports their results.
+        """
+        local = self._local
+        previous = getattr(local, "conn", None), getattr(local, "raw", None)
+        local.conn, local.raw = conn, rawsql.sqlite_of(conn)
+        try:
+            yield
+        finally:
+            local.conn, local.raw = previous
+
+    def _raw(self, conn: Connection) -> sqlite3.Connection | None:
+        """The sqlite3 connection under conn (None on PostgreSQL); cached for the batch."""
+        local = self._local
+        if getattr(local, "conn", None) is conn:
+            raw: sqlite3.Connection | None = local.raw
+            return raw
+        return rawsql.sqlite_of(conn)
 
     def _run(self, fn: Callable[[Connection], T]) -> T:
         """Run fn in one transaction, retrying on races and transient lock errors."""
@@ -294,18 +348,35 @@ class VaultService:
                     raise ServiceUnavailable(
                         "too much concurrent change on the same data; retry"
                     ) from None
-            except sa.exc.IntegrityError:
+            except (sa.exc.IntegrityError, sqlite3.IntegrityError):
                 if last:
                     raise
-            except sa.exc.OperationalError as exc:
+            except (sa.exc.OperationalError, sqlite3.OperationalError) as exc:
                 if last:
-                    log.warning("vault.storage_unavailable", error=type(exc.orig).__name__)
+                    cause = exc.orig if isinstance(exc, sa.exc.OperationalError) else exc
+                    log.warning("vault.storage_unavailable", error=type(cause).__name__)
                     raise ServiceUnavailable(
                         "the vault database is busy or unreachable; retry"
                     ) from None
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _vault(self, conn: Connection, vault_id: str, *, lock: bool = False) -> _Vault:
+        raw = self._raw(conn)
+        if raw is not None:
+            found = raw.execute(rawsql.SEL_VAULT, (vault_id,)).fetchone()
+            if found is None:
+                raise VaultNotFoundError(f"vault {vault_id[:64]} not found")
+            vid, name, reveal, fingerprinting, env, version, fp_key, created = found
+            return _Vault(
+                id=vid,
+                name=name,
+                reveal_enabled=bool(reveal),
+                fingerprinting=bool(fingerprinting),
+                environment=env,
+                key_version=int(version),
+                fingerprint_key=bytes(fp_key),
+                created_at=created,
+            )
         stmt = _SEL_VAULT_LOCK if lock and conn.dialect.name == "postgresql" else _SEL_VAULT
         row = conn.execute(stmt, {"vid": vault_id}).first()
         if row is None:
@@ -355,6 +426,13 @@ class VaultService:
             raise BadRequest(
                 f"Too many values (limit: {self.settings.max_items})", code="TOO_MANY_VALUES"
             )
+
+    def _insert_audit(self, conn: Connection, rows: list[dict[str, Any]]) -> None:
+        raw = self._raw(conn)
+        if raw is not None:
+            rawsql.insert_audit(raw, rows)
+        else:
+            conn.execute(_INS_AUDIT, rows)
 
     @staticmethod
     def _audit_row(
@@ -837,7 +915,7 @@ class VaultService:
                             f"{outcome} format={item.format} storage={item.storage}",
                         )
                     )
-                conn.execute(_INS_AUDIT, audit_rows)
+                self._insert_audit(conn, audit_rows)
             except BaseException:
                 if volatile_created:
                     self._volatile.delete_many(vault.id, volatile_created)
@@ -852,7 +930,7 @@ class VaultService:
         value = item.value.reveal() if isinstance(item.value, Secret) else str(item.value)
         secret = item.value if isinstance(item.value, Secret) else Secret(value)
         fp = crypto.fingerprint(self._fp_key(vault), value) if vault.fingerprinting else None
-        record_id = uuid.uuid4().hex
+        record_id = _record_id()
         data_key = self._data_key(conn, vault.id, vault.key_version)
         row = {
             "id": record_id,
@@ -865,7 +943,20 @@ class VaultService:
             "classifiers": _dumps(item.classifiers),
             "created_at": now,
         }
-        if fp is None:
+        raw = self._raw(conn)
+        if raw is not None:
+            params = (
+                record_id,
+                vault.id,
+                fp,
+                row["key_version"],
+                row["ciphertext"],
+                row["classifiers"],
+                rawsql.ts(now),
+            )
+            sql = rawsql.INS_RECORD if fp is None else rawsql.INS_RECORD_IGNORE
+            inserted = raw.execute(sql, params).rowcount == 1
+        elif fp is None:
             conn.execute(_INS_RECORD, row)
             inserted = True
         else:
@@ -880,21 +971,25 @@ class VaultService:
                 storage=PERSISTENT,
             )
             return rec, "created"
-        existing = conn.execute(_SEL_RECORD_BY_FP, {"vid": vault.id, "fp": fp}).first()
+        if raw is not None:
+            existing = raw.execute(rawsql.SEL_RECORD_BY_FP, (vault.id, fp)).fetchone()
+        else:
+            existing = conn.execute(_SEL_RECORD_BY_FP, {"vid": vault.id, "fp": fp}).first()
         if existing is None:
             raise _Retry  # the record was deleted concurrently
-        infos = self._record_aliases(conn, existing.id)
+        existing_id, existing_classifiers, existing_created = existing
+        infos = self._record_aliases(conn, existing_id)
         outcome = "deduplicated"
         if not any(a.format == item.format for a in infos):
-            _, found = self._insert_alias(conn, vault, existing.id, item.format, value, now)
-            infos = self._record_aliases(conn, existing.id)
+            _, found = self._insert_alias(conn, vault, existing_id, item.format, value, now)
+            infos = self._record_aliases(conn, existing_id)
             outcome = "deduplicated" if found else "realiased"
         return (
             Record(
                 value=secret,
-                classifiers=tuple(json.loads(existing.classifiers)),
+                classifiers=tuple(json.loads(existing_classifiers)),
                 aliases=infos,
-                created_at=as_utc(existing.created_at),
+                created_at=rawsql.parse_ts(existing_created),
                 storage=PERSISTENT,
             ),
             outcome,
@@ -951,6 +1046,22 @@ class VaultService:
         now: datetime,
     ) -> tuple[str, bool]:
         """Add an alias of fmt to a record; (alias, True) if the record already had one."""
+        raw = self._raw(conn)
+        if raw is not None:
+            stamp = rawsql.ts(now)
+            for _ in range(_ALIAS_RETRIES):
+                alias = formats.generate_alias(fmt, value, vault.environment)
+                params = (vault.id, alias, record_id, fmt, stamp)
+                if raw.execute(rawsql.INS_ALIAS_IGNORE, params).rowcount == 1:
+                    return alias, False
+                had = raw.execute(rawsql.SEL_ALIAS_OF_FORMAT, (record_id, fmt)).fetchone()
+                if had is not None:
+                    return str(had[0]), True
+            raise Conflict(
+                f"no free {fmt} alias found for this value after {_ALIAS_RETRIES} tries; "
+                "use a format with more room (e.g. UUID)",
+                code="ALIAS_SPACE_EXHAUSTED",
+            )
         for _ in range(_ALIAS_RETRIES):
             alias = formats.generate_alias(fmt, value, vault.environment)
             row = {
@@ -973,8 +1084,11 @@ class VaultService:
             code="ALIAS_SPACE_EXHAUSTED",
         )
 
-    @staticmethod
-    def _record_aliases(conn: Connection, record_id: str) -> tuple[AliasInfo, ...]:
+    def _record_aliases(self, conn: Connection, record_id: str) -> tuple[AliasInfo, ...]:
+        raw = self._raw(conn)
+        if raw is not None:
+            found = raw.execute(rawsql.SEL_RECORD_ALIASES, (record_id,)).fetchall()
+            return tuple(AliasInfo(alias, fmt) for alias, fmt in found)
         rows = conn.execute(_SEL_RECORD_ALIASES, {"rid": record_id})
         return tuple(AliasInfo(r.alias, r.format) for r in rows)
 
@@ -1084,8 +1198,8 @@ class VaultService:
             else:
                 result = self._reveal_persistent(conn, vault, wanted)
             now = utcnow()
-            conn.execute(
-                _INS_AUDIT,
+            self._insert_audit(
+                conn,
                 [
                     self._audit_row(ctx, now, vault.id, "alias.reveal", a, detail=storage)
                     for a in wanted
@@ -1098,12 +1212,19 @@ class VaultService:
     def _reveal_persistent(
         self, conn: Connection, vault: _Vault, wanted: list[str]
     ) -> dict[str, Record]:
-        rows = conn.execute(_SEL_REVEAL, {"vid": vault.id, "aliases": wanted}).all()
+        # row: requested alias, record id, key version, ciphertext, classifiers,
+        #      record created_at, alias, alias format
+        raw = self._raw(conn)
+        rows: Sequence[Any]
+        if raw is not None:
+            rows = raw.execute(rawsql.sel_reveal(len(wanted)), (vault.id, *wanted)).fetchall()
+        else:
+            rows = conn.execute(_SEL_REVEAL, {"vid": vault.id, "aliases": wanted}).all()
         by_record: dict[str, list[Any]] = {}
         record_of: dict[str, str] = {}
         for row in rows:
-            record_of[row.requested] = row.id
-            by_record.setdefault(row.id, []).append(row)
+            record_of[row[0]] = row[1]
+            by_record.setdefault(row[1], []).append(row)
         missing = [a for a in wanted if a not in record_of]
         if missing:
             raise self._not_found(missing)
@@ -1112,16 +1233,12 @@ class VaultService:
             first = group[0]
             seen: dict[str, AliasInfo] = {}
             for r in group:
-                seen.setdefault(r.alias, AliasInfo(r.alias, r.format))
+                seen.setdefault(r[6], AliasInfo(r[6], r[7]))
             built[record_id] = Record(
-                value=Secret(
-                    self._open_record(
-                        conn, vault.id, record_id, first.key_version, first.ciphertext
-                    )
-                ),
-                classifiers=tuple(json.loads(first.classifiers)),
+                value=Secret(self._open_record(conn, vault.id, record_id, first[2], first[3])),
+                classifiers=tuple(json.loads(first[4])),
                 aliases=tuple(seen.values()),
-                created_at=as_utc(first.created_at),
+                created_at=rawsql.parse_ts(first[5]),
                 storage=PERSISTENT,
             )
         return {a: built[record_of[a]] for a in wanted}
