@@ -8,6 +8,9 @@ from datetime import date
 from enum import StrEnum
 from typing import Any
 
+from .digits import luhn_check_digit as luhn_check_digit
+from .digits import luhn_valid as luhn_valid
+from .digits import mask_digits as mask_digits
 from .errors import InvalidCardData
 from .secret import Secret
 
@@ -28,27 +31,6 @@ class CardBrand(StrEnum):
     UNIONPAY = "unionpay"
     MAESTRO = "maestro"
     UNKNOWN = "unknown"
-
-
-def luhn_valid(digits: str) -> bool:
-    """True when an ASCII digit string passes the Luhn (mod 10) check."""
-    total = 0
-    for index, char in enumerate(reversed(digits)):
-        value = ord(char) - 48
-        if index % 2 == 1:
-            value *= 2
-            if value > 9:
-                value -= 9
-        total += value
-    return total % 10 == 0
-
-
-def luhn_check_digit(partial: str) -> str:
-    """The digit that makes ``partial + digit`` Luhn-valid."""
-    for digit in "0123456789":
-        if luhn_valid(partial + digit):
-            return digit
-    raise AssertionError("unreachable")
 
 
 _BRAND_RULES: tuple[tuple[CardBrand, tuple[tuple[int, int], ...]], ...] = (
@@ -92,14 +74,6 @@ def normalise_digits(raw: str, field: str, min_len: int, max_len: int) -> str:
             f"{field} must have {min_len} to {max_len} digits, not {len(stripped)}", field=field
         )
     return stripped
-
-
-def mask_digits(digits: str) -> str:
-    """First 6 (fewer on short numbers, so at least 6 stay hidden) + last 4 visible."""
-    if len(digits) <= 4:
-        return "*" * len(digits)
-    head = max(0, min(6, len(digits) - 10))
-    return digits[:head] + "*" * (len(digits) - head - 4) + digits[-4:]
 
 
 class CardNumber:

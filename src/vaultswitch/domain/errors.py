@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from .redaction import scrub_text
+
 
 class VaultswitchError(Exception):
     """Base of every error a user of vaultswitch can meet."""
@@ -28,8 +30,9 @@ class VaultswitchError(Exception):
         upstream_code: str | None = None,
         retry_after: float | None = None,
     ) -> None:
-        self.message = message or self.default_message
-        self.hint = hint or self.default_hint
+        # messages may quote what a caller sent (an alias, a field): never a card number
+        self.message = scrub_text(message or self.default_message)
+        self.hint = scrub_text(hint or self.default_hint)
         self.field = field
         self.trace_id = trace_id
         self.upstream_status = upstream_status

@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping, MutableMapping
 from typing import Any
 
-from .cards import luhn_valid, mask_digits
+from .digits import luhn_valid, mask_digits
 from .secret import MASK, Secret
 
 SENSITIVE_KEYS = frozenset(
@@ -34,10 +34,14 @@ SENSITIVE_KEYS = frozenset(
 )
 _DIGIT_RUN = re.compile(r"(?<![0-9])[0-9]{12,19}(?![0-9])")
 _BEARER = re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}")
+_PROCESSOR_KEYS = frozenset({"timestamp", "level", "logger"})  # written by processors
+_SUSPECT = re.compile(r"[0-9]{12}|(?i:bearer|basic)\s")  # cheap test before substituting
 
 
 def scrub_text(text: str) -> str:
     """Mask Luhn-valid 12-19 digit runs and bearer/basic credentials inside free text."""
+    if len(text) < 12 or _SUSPECT.search(text) is None:
+        return text
 
     def _mask(match: re.Match[str]) -> str:
         digits = match.group(0)
@@ -49,10 +53,15 @@ def scrub_text(text: str) -> str:
 
 def scrub_value(key: str, value: Any) -> Any:
     """Scrub one log field: masked when its key is sensitive or it holds a Secret."""
-    if isinstance(value, Secret):
+    if value is None:
+        return None
+    if key.lower() in SENSITIVE_KEYS or isinstance(value, Secret):
         return MASK
-    if key.lower() in SENSITIVE_KEYS and value is not None:
-        return MASK
+    if isinstance(value, int) and 10**11 <= abs(value) < 10**19:  # may be a PAN
+        masked = scrub_text(str(value))
+        return value if masked == str(value) else masked
+    if isinstance(value, int | float):
+        return value
     if isinstance(value, str):
         return scrub_text(value)
     if isinstance(value, Mapping):
@@ -65,6 +74,8 @@ def scrub_value(key: str, value: Any) -> Any:
 def redact_event(_logger: object, _method: str, event: MutableMapping[str, Any]) -> Any:
     """structlog processor: apply :func:`scrub_value` to every field of the event."""
     for key in list(event):
+        if key in _PROCESSOR_KEYS:
+            continue
         if key == "event" and isinstance(event[key], str):
             event[key] = scrub_text(event[key])
         else:

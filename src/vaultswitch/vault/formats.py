@@ -12,6 +12,7 @@ import secrets
 import uuid
 from collections.abc import Callable
 
+from vaultswitch.domain.digits import luhn_valid as luhn_valid
 from vaultswitch.vault.errors import BadRequest
 
 BASE58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
@@ -50,17 +51,6 @@ def base58_128(number: int) -> str:
         pairs.append(_BASE58_PAIRS[rem])
     pairs.reverse()
     return "".join(pairs)
-
-
-def luhn_valid(digits: str) -> bool:
-    """True when the digit string passes the Luhn check."""
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        d = ord(ch) - 48
-        if i % 2 == 1:
-            d = d * 2 - 9 if d > 4 else d * 2
-        total += d
-    return total % 10 == 0
 
 
 def _fix_luhn(digits: list[str], free: int, want_valid: bool) -> None:

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import gc
-import logging
 import os
 import sys
 from typing import TextIO, cast
 
-import structlog
 import uvicorn
 
 from vaultswitch.vault.settings import VaultSettings
@@ -51,19 +49,10 @@ class StderrStream:
 
 
 def configure_logging(level: str = "info", file: TextIO | StderrStream | None = None) -> None:
-    """structlog JSON lines (one object per event) on stdout, or on `file`."""
-    numeric = logging.getLevelNamesMapping().get(level.upper(), logging.INFO)
-    structlog.configure(
-        processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            structlog.processors.JSONRenderer(),
-        ],
-        wrapper_class=structlog.make_filtering_bound_logger(numeric),
-        logger_factory=structlog.WriteLoggerFactory(file=cast(TextIO, file or sys.stdout)),
-        cache_logger_on_first_use=True,
-    )
+    """Scrubbed structlog JSON lines (one object per event) on stdout, or on `file`."""
+    from vaultswitch.logs import configure_logging as configure
+
+    configure(level, stream=cast(TextIO, file or sys.stdout))
 
 
 GC_GEN0_THRESHOLD = 10_000

@@ -14,6 +14,7 @@ from typing import Any
 from starlette.responses import Response
 from starlette.types import Receive
 
+from vaultswitch.domain.redaction import scrub_text
 from vaultswitch.domain.secret import Secret
 from vaultswitch.vault.errors import (
     BadRequest,
@@ -54,10 +55,20 @@ def bad_request(detail: str, code: str = "INVALID_REQUEST") -> BadRequest:
 def error_payload(
     *, status: int, title: str, code: str, detail: str, href: str, trace_id: str
 ) -> dict[str, Any]:
-    """The VGS error body: the union of the v1/v2 spec fields and Hyperswitch's parser."""
+    """The VGS error body: the union of the v1/v2 spec fields and Hyperswitch's parser.
+
+    ``detail`` and ``href`` may quote what the client sent (an alias from the path): card
+    numbers in them are masked, so a PAN sent where an alias belongs is never echoed.
+    """
     return {
         "errors": [
-            {"status": status, "title": title, "code": code, "detail": detail, "href": href}
+            {
+                "status": status,
+                "title": title,
+                "code": code,
+                "detail": scrub_text(detail),
+                "href": scrub_text(href),
+            }
         ],
         "trace_id": trace_id,
     }

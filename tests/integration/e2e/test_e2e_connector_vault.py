@@ -283,3 +283,12 @@ def test_database_holds_no_test_pan_after_a_run(http_account: VaultAccount) -> N
 
 def _ctx() -> AuditContext:
     return AuditContext(actor="test", source=None, trace_id=None)
+
+
+def test_a_pan_passed_as_an_alias_is_never_echoed(http_account: VaultAccount) -> None:
+    vgs = _connector(http_account)
+    pan_as_alias = SingleVaultId("4111111111111111")
+    with _client(http_account) as client, pytest.raises(AliasNotFound) as err:
+        client.retrieve(vgs, http_account.oauth, VaultRequestData(connector_vault_id=pan_as_alias))
+    shown = f"{err.value} {err.value!r} {err.value.to_dict()} {err.value.hint}"
+    assert "4111111111111111" not in shown

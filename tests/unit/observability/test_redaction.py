@@ -58,3 +58,14 @@ def test_configured_logger_writes_scrubbed_json_lines() -> None:
     assert line["event"] == "insert"
     assert line["level"] == "info"
     assert line["card_number"] == MASK
+
+
+def test_numbers_under_sensitive_keys_are_masked_too() -> None:
+    out = redact_event(None, "info", {"cvc": 123, "card_number": 4111111111111111, "n": 5})
+    assert out == {"cvc": MASK, "card_number": MASK, "n": 5}
+
+
+def test_a_pan_passed_as_a_number_is_masked() -> None:
+    out = redact_event(None, "info", {"amount": 4111111111111111, "order": 123456789012})
+    assert out["amount"] == "411111******1111"
+    assert out["order"] == 123456789012  # not Luhn-valid: left alone
