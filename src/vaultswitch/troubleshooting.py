@@ -289,6 +289,14 @@ def find_entries(code: str) -> list[Entry]:
     return [entry for entry in all_entries() if entry.code.lower() == wanted]
 
 
+def server_hint(code: str) -> str | None:
+    """The hint for a vault server error code (as in ``errors[].code``)."""
+    for entry in VAULT_SERVER_CODES:
+        if entry.code == code:
+            return entry.hint
+    return None
+
+
 def render_markdown() -> str:
     """The text of docs/troubleshooting.md (a test keeps the file in step)."""
     lines = [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 import os
 from collections.abc import Iterator
@@ -12,6 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
+from vaultswitch.troubleshooting import server_hint
 from vaultswitch.vault.errors import VaultApiError
 from vaultswitch.vault.models import SCOPES, AuditEvent, ServiceAccount, VaultInfo
 from vaultswitch.vault.settings import VaultSettings
@@ -46,6 +48,7 @@ def _emit(payload: Any) -> None:
 
 def _fail(code: str, detail: str, hint: str | None = None, exit_code: int = 1) -> typer.Exit:
     body: dict[str, str] = {"error": code, "detail": detail}
+    hint = hint or server_hint(code)
     if hint:
         body["hint"] = hint
     typer.echo(json.dumps(body), err=True)
@@ -72,7 +75,11 @@ def _service(data_dir: Path | None, database_url: str | None) -> Iterator[Any]:
 
 
 def _actor() -> str:
-    return "cli:" + (os.environ.get("USER") or os.environ.get("USERNAME") or "unknown")
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry, no USER variable
+        user = "unknown"
+    return "cli:" + user
 
 
 def _audit(service: Any, action: str, vault_id: str | None, detail: str | None = None) -> None:
