@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 import anyio
 import anyio.to_thread
 import structlog
+from starlette.datastructures import QueryParams
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -34,13 +35,15 @@ from vaultswitch.vault.errors import (
 from vaultswitch.vault.groupcommit import GroupCommitter
 from vaultswitch.vault.models import AuditContext, CreateItem
 from vaultswitch.vault.oauth import CERTS_PATH, TOKEN_PATH, TokenEndpoint, TokenIssuer
-from vaultswitch.vault.ratelimit import RateLimiter, make_rate_limiter
+from vaultswitch.vault.ratelimit import MemoryRateLimiter, RateLimiter, make_rate_limiter
 from vaultswitch.vault.routing import resolve_tenant
 from vaultswitch.vault.service import VaultService
 from vaultswitch.vault.settings import VaultSettings
 from vaultswitch.vault.wire import (
+    JSON_MEDIA_TYPE,
     JSONBody,
     check_json_content_type,
+    dumps_records,
     internal_error,
     parse_alias,
     parse_alias_query,
@@ -50,7 +53,6 @@ from vaultswitch.vault.wire import (
     parse_storage,
     parse_update,
     read_body,
-    records_payload,
     render_error,
 )
 
@@ -61,6 +63,8 @@ PERSISTENT = "PERSISTENT"
 VOLATILE = "VOLATILE"
 _HEALTH_BODY = b'{"status":"ok"}'
 _ALL = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]
+_ALIAS_PREFIX = "/aliases/"
+_ALIAS_PREFIX_LEN = len(_ALIAS_PREFIX)
 
 
 class RequestState:
@@ -135,18 +139,30 @@ class VaultHTTP:
         return await anyio.to_thread.run_sync(partial(func, *args), limiter=self._threads)
 
     async def _principal(self, request: Request) -> tuple[Principal, AuditContext]:
-        state: RequestState = request.scope["vs"]
-        principal = await self.auth.authenticate(request.headers.get("authorization"), state.tenant)
+        return await self._principal_of(request.scope, request.headers.get("authorization"))
+
+    async def _principal_of(
+        self, scope: Scope, authorization: str | None
+    ) -> tuple[Principal, AuditContext]:
+        state: RequestState = scope["vs"]
+        principal = self.auth.cached(authorization, state.tenant)
+        if principal is None:
+            principal = await self.auth.authenticate(authorization, state.tenant)
         state.vault_id = principal.vault_id
         state.client_id = principal.actor
-        decision = await self.limiter.hit(principal.vault_id)
+        limiter = self.limiter
+        if isinstance(limiter, MemoryRateLimiter):
+            decision = limiter.hit_nowait(principal.vault_id)
+        else:
+            decision = await limiter.hit(principal.vault_id)
         state.remaining = decision.remaining
         if not decision.allowed:
             raise TooManyRequests(
                 f"Rate limit of {self.limiter.limit} requests per minute exceeded for this vault",
                 retry_after=decision.retry_after,
             )
-        source = request.client.host if request.client else None
+        client = scope.get("client")
+        source = client[0] if client else None
         return principal, AuditContext(principal.actor, source, state.trace_id)
 
     async def _json(self, request: Request) -> Any:
@@ -196,17 +212,31 @@ class VaultHTTP:
         raise MethodNotAllowed("use GET, PUT or DELETE on /aliases/{alias}")
 
     async def create(self, request: Request) -> Response:
-        principal, ctx = await self._principal(request)
+        body = await self.create_core(request.scope, request.receive)
+        return Response(body, status_code=201, media_type=JSON_MEDIA_TYPE)
+
+    async def create_core(self, scope: Scope, receive: Receive) -> bytes:
+        """POST /aliases: the response body (status 201); errors raise VaultApiError."""
+        authorization, content_type, content_length = _hot_headers(scope["headers"])
+        principal, ctx = await self._principal_of(scope, authorization)
         principal.require("aliases:write")
-        items = parse_create(await self._json(request), max_items=self.max_items)
+        check_json_content_type(content_type)
+        raw = await read_body(receive, content_length, self.max_body)
+        items = parse_create(parse_json(raw), max_items=self.max_items)
         records = await self._call(
             self.service.create_aliases,
             principal.vault_id,
             items,
             ctx,
+            True,  # validated: parse_create checks everything the service would
             volatile=_any_volatile(items),
         )
-        return JSONBody(records_payload(records), status_code=201)
+        return dumps_records(records)
+
+    async def create_asgi(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """POST /aliases without Starlette's Request/Response objects (same messages)."""
+        body = await self.create_core(scope, receive)
+        await send_json(send, 201, body)
 
     async def reveal_many(self, request: Request) -> Response:
         principal, ctx = await self._principal(request)
@@ -234,10 +264,17 @@ class VaultHTTP:
         return JSONBody({"data": data})
 
     async def reveal_one(self, request: Request) -> Response:
-        principal, ctx = await self._principal(request)
+        body = await self.reveal_one_core(request.scope, request.path_params["alias"])
+        return Response(body, media_type=JSON_MEDIA_TYPE)
+
+    async def reveal_one_core(self, scope: Scope, alias_param: str) -> bytes:
+        """GET /aliases/{alias}: the response body (status 200); errors raise VaultApiError."""
+        authorization, _, _ = _hot_headers(scope["headers"])
+        principal, ctx = await self._principal_of(scope, authorization)
         principal.require("aliases:read")
-        alias = parse_alias(request.path_params["alias"], "alias")
-        storage = _storage_param(request)
+        alias = parse_alias(alias_param, "alias")
+        query = scope.get("query_string")
+        storage = parse_storage(_query_param(query, "storage")) if query else PERSISTENT
         found = await self._call(
             self.service.reveal,
             principal.vault_id,
@@ -249,7 +286,12 @@ class VaultHTTP:
         record = found.get(alias)
         if record is None:
             raise AliasNotFoundError(f"alias not found: {alias}")
-        return JSONBody(records_payload([record]))
+        return dumps_records([record])
+
+    async def reveal_one_asgi(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """GET /aliases/{alias} without Starlette's Request/Response objects (same messages)."""
+        body = await self.reveal_one_core(scope, scope["path"][_ALIAS_PREFIX_LEN:])
+        await send_json(send, 200, body)
 
     async def update(self, request: Request) -> Response:
         principal, ctx = await self._principal(request)
@@ -318,7 +360,12 @@ class VaultHTTP:
             Route("/aliases/{alias}", self.alias, methods=_ALL),
         ]
         return DirectRouter(
-            routes, default=self.not_found, lifespan=self._lifespan, redirect_slashes=False
+            routes,
+            hot={"POST": self.create_asgi},
+            hot_alias={"GET": self.reveal_one_asgi},
+            default=self.not_found,
+            lifespan=self._lifespan,
+            redirect_slashes=False,
         )
 
     @contextlib.asynccontextmanager
@@ -339,14 +386,40 @@ class DirectRouter(Router):
     ordinary matching (404/405 handling unchanged). Same routes, same precedence.
     """
 
-    def __init__(self, routes: list[Route], **kwargs: Any) -> None:
+    def __init__(
+        self,
+        routes: list[Route],
+        *,
+        hot: dict[str, ASGIApp] | None = None,
+        hot_alias: dict[str, ASGIApp] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(routes=routes, **kwargs)
         self._exact = {r.path: r for r in routes if not r.param_convertors}
         self._param = [r for r in routes if r.param_convertors]
+        self._hot = hot or {}  # method -> handler of "/aliases"
+        self._hot_alias = hot_alias or {}  # method -> handler of "/aliases/{alias}"
 
     async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             path = scope["path"]
+            if not scope.get("root_path"):
+                # The two hot endpoints, matched exactly as their routes would match them.
+                if path == "/aliases":
+                    hot = self._hot.get(scope["method"])
+                    if hot is not None:
+                        await hot(scope, receive, send)
+                        return
+                elif (
+                    path.startswith(_ALIAS_PREFIX)
+                    and len(path) > _ALIAS_PREFIX_LEN
+                    and "/" not in path[_ALIAS_PREFIX_LEN:]
+                    and path not in self._exact
+                ):
+                    hot = self._hot_alias.get(scope["method"])
+                    if hot is not None:
+                        await hot(scope, receive, send)
+                        return
             exact = self._exact.get(path)
             candidates = [exact] if exact is not None else self._param
             for route in candidates:
@@ -446,6 +519,36 @@ def _storage_param(request: Request) -> str:
     if not request.scope.get("query_string"):
         return PERSISTENT
     return parse_storage(request.query_params.get("storage"))
+
+
+def _query_param(query_string: bytes, name: str) -> str | None:
+    """One query parameter, parsed exactly as Starlette's ``request.query_params`` does."""
+    return QueryParams(query_string).get(name)
+
+
+def _hot_headers(headers: list[tuple[bytes, bytes]]) -> tuple[str | None, str | None, str | None]:
+    """Authorization, Content-Type and Content-Length (first of each, as Starlette's Headers)."""
+    authorization = content_type = content_length = None
+    for name, value in headers:
+        if name == b"authorization":
+            if authorization is None:
+                authorization = value.decode("latin-1")
+        elif name == b"content-type":
+            if content_type is None:
+                content_type = value.decode("latin-1")
+        elif name == b"content-length" and content_length is None:
+            content_length = value.decode("latin-1")
+    return authorization, content_type, content_length
+
+
+_JSON_CONTENT_TYPE = (b"content-type", JSON_MEDIA_TYPE.encode("latin-1"))
+
+
+async def send_json(send: Send, status: int, body: bytes) -> None:
+    """The two messages a Starlette Response(body, status, media_type=JSON) sends."""
+    headers = [(b"content-length", str(len(body)).encode("latin-1")), _JSON_CONTENT_TYPE]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 def _any_volatile(items: list[CreateItem]) -> bool:

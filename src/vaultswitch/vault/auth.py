@@ -66,6 +66,24 @@ class Authenticator:
                 raise VaultNotFoundError("vault not found") from None
             raise
 
+    def cached(self, authorization: str | None, tenant: str | None) -> Principal | None:
+        """The principal of a cached, unexpired Bearer token valid for tenant; else None.
+
+        None means "ask :meth:`authenticate`", which also produces every error.
+        """
+        if not authorization or tenant is None:
+            return None
+        scheme, _, param = authorization.partition(" ")
+        if scheme.lower() != "bearer":
+            return None
+        cached = self._bearer.get(param.strip())
+        if cached is None or cached[1] <= time.time():
+            return None
+        claims = cached[0]
+        if not isinstance(claims, _Verified) or tenant not in claims.vault_ids:
+            return None
+        return Principal("bearer", tenant, claims.client_id, claims.scopes)
+
     async def _authenticate(self, authorization: str | None, tenant: str | None) -> Principal:
         if not authorization:
             raise Unauthorized(

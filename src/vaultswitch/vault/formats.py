@@ -241,9 +241,20 @@ def validate_value_for_format(fmt: str, value: str, field: str = "value") -> Non
         raise BadRequest(f"{field}: {fmt} needs {spec.rule}", code="INVALID_VALUE")
 
 
+def value_fits(fmt: str, value: str) -> bool:
+    """True if `fmt` is a supported format and `value` (non-empty) meets its input rule."""
+    spec = _SPECS.get(fmt)
+    return spec is not None and bool(value) and spec.check(value)
+
+
 def generate_alias(fmt: str, value: str, environment: str) -> str:
     """A new random alias of `fmt` for `value` (validated first), never equal to it."""
     validate_value_for_format(fmt, value)
+    return new_alias(fmt, value, environment)
+
+
+def new_alias(fmt: str, value: str, environment: str) -> str:
+    """A new random alias of `fmt` for a `value` already validated for it, never equal to it."""
     spec = _SPECS[fmt]
     env = environment if environment in PREFIXES else "sandbox"
     while True:

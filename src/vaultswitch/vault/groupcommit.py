@@ -14,10 +14,14 @@ loop is busy and runs them together on the loop thread:
 
 WAL checkpoints (copying committed pages into the database file, with fsync)
 do not run on the loop either: the batch connection has automatic checkpoints
-off, and every few batches a worker thread runs one while new batches wait
-(the loop keeps serving requests; their calls queue up for the next batch). With
-no writer in between, the checkpoint completes and the next write starts the WAL
-file over, so it stays small, as with SQLite's own automatic checkpoints.
+off, and every CHECKPOINT_EVERY batches a worker thread runs one while batches
+go on, then a short second pass with batches paused (the loop keeps serving
+requests; their calls queue up for the next batch) copies what was committed
+meanwhile. The checkpoint thus completes and the next write starts the WAL file
+over, so it stays bounded, as with SQLite's own automatic checkpoints.
+
+Audit rows that create and reveal calls write are kept with their call and
+inserted together just before the batch's COMMIT (see VaultService.bound_to).
 
 The loop never waits for a lock: the batch connection has a busy timeout of 0 on
 the loop, and when another connection (the admin CLI, another thread) holds the
@@ -45,7 +49,7 @@ log = structlog.get_logger(__name__)
 T = TypeVar("T")
 
 MAX_BATCH = 128
-CHECKPOINT_EVERY = 16  # batches between two background WAL checkpoints
+CHECKPOINT_EVERY = 64  # batches between two background WAL checkpoints
 
 _Call = tuple[Callable[[], Any], "asyncio.Future[Any]"]
 _Outcome = tuple[bool, Any]
@@ -74,6 +78,7 @@ class GroupCommitter:
         self._closed = False
         self._since_checkpoint = 0
         self._checkpointing = False
+        self._checkpoint_pause = False
         self._checkpointer: Any = None  # a pooled DBAPI connection, for checkpoints
         self.batches = 0  # statistics, for tests and diagnostics
         self.calls = 0
@@ -110,8 +115,8 @@ class GroupCommitter:
 
     @property
     def _paused(self) -> bool:
-        """A batch waits for a lock in a thread, or a checkpoint runs: queue, don't start."""
-        return self._in_thread or self._checkpointing
+        """A batch waits for a lock in a thread, or a checkpoint finishes: queue, don't start."""
+        return self._in_thread or self._checkpoint_pause
 
     def _flush(self) -> None:
         self._scheduled = False
@@ -149,20 +154,31 @@ class GroupCommitter:
         if self._since_checkpoint < CHECKPOINT_EVERY or self._checkpointing or self._closed:
             return
         self._since_checkpoint = 0
-        self._checkpointing = True
+        self._checkpointing = True  # first pass: batches go on meanwhile
+        self._start_checkpoint(final=False)
+
+    def _start_checkpoint(self, *, final: bool) -> None:
         done = asyncio.get_running_loop().run_in_executor(None, self._checkpoint)
-        done.add_done_callback(self._checkpoint_done)
+        done.add_done_callback(partial(self._checkpoint_done, final))
 
     def _checkpoint(self) -> None:
         if self._checkpointer is None:
             self._checkpointer = self._service.engine.raw_connection()
         self._checkpointer.driver_connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
-    def _checkpoint_done(self, done: asyncio.Future[None]) -> None:
-        self._checkpointing = False
+    def _checkpoint_done(self, final: bool, done: asyncio.Future[None]) -> None:
         exc = done.exception()
         if exc is not None:
             log.warning("vault.wal_checkpoint_failed", error=type(exc).__name__)
+        elif not final and not self._closed:
+            # Second pass, with batches paused: copy what was committed during the first
+            # one (a few batches), so the WAL is fully checkpointed and the next write
+            # starts it over instead of growing it.
+            self._checkpoint_pause = True
+            self._start_checkpoint(final=True)
+            return
+        self._checkpointing = False
+        self._checkpoint_pause = False
         if self._closed and self._checkpointer is not None:
             self._checkpointer.close()
             self._checkpointer = None
@@ -180,6 +196,7 @@ class GroupCommitter:
             raw = self._conn.connection.driver_connection
             assert isinstance(raw, sqlite3.Connection)
             raw.execute("PRAGMA wal_autocheckpoint=0")  # see _maybe_checkpoint
+            raw.execute("PRAGMA cache_size=-65536")
         timeout = SQLITE_BUSY_TIMEOUT_MS if wait else 0
         if timeout != self._busy_timeout:
             # on the DBAPI connection: through SQLAlchemy it would open a transaction
@@ -199,20 +216,24 @@ class GroupCommitter:
                 raise _Locked from None
             raise ServiceUnavailable("the vault database is busy or unreachable; retry") from None
         outcomes: list[_Outcome] = []
-        with self._service.bound_to(conn):
-            for func, _ in batch:
-                try:
-                    outcomes.append((True, func()))
-                except Exception as exc:
-                    outcomes.append((False, exc))
         try:
+            with self._service.bound_to(conn):
+                for func, _ in batch:
+                    try:
+                        outcomes.append((True, func()))
+                    except Exception as exc:
+                        outcomes.append((False, exc))
+                # the successful calls' audit rows, in the same transaction as their writes
+                self._service.write_batch_audit()
             tx.commit()
         except Exception as exc:
+            self._service.forget_cached_vaults()
             log.warning("vault.group_commit_failed", error=type(exc).__name__, calls=len(batch))
             if tx.is_active:
                 tx.rollback()
             failed = ServiceUnavailable("the vault database could not commit; retry")
-            return [(False, failed if ok else value) for ok, value in outcomes]
+            done = [(False, failed if ok else value) for ok, value in outcomes]
+            return done + [(False, failed)] * (len(batch) - len(done))
         self.batches += 1
         self.calls += len(batch)
         self._since_checkpoint += 1

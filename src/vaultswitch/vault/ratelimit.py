@@ -49,6 +49,10 @@ class MemoryRateLimiter:
         self._counts: dict[str, int] = {}
 
     async def hit(self, key: str) -> Decision:
+        return self.hit_nowait(key)
+
+    def hit_nowait(self, key: str) -> Decision:
+        """:meth:`hit` without a coroutine (nothing here waits)."""
         window, retry_after = _window(time.time())
         if window != self._window:
             self._window = window

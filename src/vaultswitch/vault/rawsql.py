@@ -100,9 +100,21 @@ def parse_ts(text: str | datetime | None) -> datetime | None:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
+AUDIT_COLUMNS = _AUDIT_COLUMNS
+
+
+def audit_params(row: dict[str, Any]) -> tuple[Any, ...]:
+    """INS_AUDIT parameters of one audit row dict (as VaultService._audit_row builds it)."""
+    return (ts(row["at"]), *(row[c] for c in _AUDIT_COLUMNS))
+
+
 def insert_audit(raw: sqlite3.Connection, rows: Sequence[dict[str, Any]]) -> None:
     """Insert audit rows (the dicts VaultService._audit_row builds)."""
-    params = [(ts(r["at"]), *(r[c] for c in _AUDIT_COLUMNS)) for r in rows]
+    insert_audit_params(raw, [audit_params(r) for r in rows])
+
+
+def insert_audit_params(raw: sqlite3.Connection, params: Sequence[tuple[Any, ...]]) -> None:
+    """Insert audit rows given as INS_AUDIT parameter tuples."""
     if len(params) == 1:
         raw.execute(INS_AUDIT, params[0])  # executemany costs more for one row
     else:

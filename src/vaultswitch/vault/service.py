@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -80,6 +81,7 @@ _VAULT_ID_RE = re.compile(r"[a-z0-9][a-z0-9-]{2,31}")
 _LOWER_ALNUM = "abcdefghijklmnopqrstuvwxyz0123456789"
 _ALIAS_RETRIES = 32
 _TX_RETRIES = 4
+_VAULT_CACHE_MAX = 10_000
 
 
 _REQ = alias_table.alias("req")
@@ -191,8 +193,23 @@ def _base58(n: int) -> str:
     return "".join(secrets.choice(formats.BASE58) for _ in range(n))
 
 
+_COMPACT = json.JSONEncoder(separators=(",", ":")).encode  # = json.dumps(..., separators=)
+
+
 def _dumps(items: Sequence[str]) -> str:
-    return json.dumps(list(items), separators=(",", ":"))
+    return _COMPACT(list(items))
+
+
+@lru_cache(maxsize=1024)
+def _classifiers_json(tags: tuple[str, ...]) -> str:
+    """Classifiers as stored (compact JSON text; few distinct values: cached)."""
+    return _dumps(tags)
+
+
+@lru_cache(maxsize=1024)
+def _classifiers(stored: str) -> tuple[str, ...]:
+    """A record's stored classifiers (JSON text) as a tuple (few distinct values: cached)."""
+    return tuple(json.loads(stored))
 
 
 def check_storage(storage: str, field: str = "storage") -> str:
@@ -240,6 +257,9 @@ class VaultService:
         self._data_keys: dict[tuple[str, int], crypto.DataKey] = {}
         self._fp_keys: dict[str, bytes] = {}
         self._secrets: dict[str, bytes] = {}
+        # vault rows for group-commit batches on SQLite (see _vault, _check_vault_cache)
+        self._vault_cache: dict[str, _Vault] = {}
+        self._vault_cache_key: tuple[int, int] | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -292,14 +312,34 @@ class VaultService:
     # ------------------------------------------------------------------ plumbing
 
     @contextmanager
-    def _tx(self) -> Iterator[Connection]:
-        ambient: Connection | None = getattr(self._local, "conn", None)
+    def _tx(self, *, read_only: bool = False) -> Iterator[Connection]:
+        """One unit of work: a transaction, or a savepoint of the group-commit batch.
+
+        In a batch, audit rows the unit inserts through ``_insert_audit`` are kept
+        aside and written with the batch's (before its commit) once the unit has
+        succeeded; a ``read_only`` unit (it writes nothing else) needs no savepoint.
+        """
+        local = self._local
+        ambient: Connection | None = getattr(local, "conn", None)
         if ambient is None:
             with self._engine.begin() as conn:
                 yield conn
             return
         # Inside a group-commit batch: this unit of work is a savepoint of the batch's
         # transaction, so a failure undoes only its own writes.
+        outer: list[tuple[Any, ...]] | None = local.unit_audit
+        unit: list[tuple[Any, ...]] = []
+        local.unit_audit = unit
+        if read_only:
+            try:
+                yield ambient
+            except BaseException:
+                self._vault_cache.clear()
+                raise
+            finally:
+                local.unit_audit = outer
+            (outer if outer is not None else local.batch_audit).extend(unit)
+            return
         raw = self._raw(ambient)
         execute: Callable[[str], object] = (
             raw.execute if raw is not None else ambient.exec_driver_sql
@@ -308,25 +348,94 @@ class VaultService:
         try:
             yield ambient
         except BaseException:
+            local.unit_audit = outer
+            self._vault_cache.clear()  # it may hold what the savepoint undoes
             execute("ROLLBACK TO SAVEPOINT vs_unit")
             execute("RELEASE SAVEPOINT vs_unit")
             raise
+        local.unit_audit = outer
         execute("RELEASE SAVEPOINT vs_unit")
+        (outer if outer is not None else local.batch_audit).extend(unit)
+
+    def _batch_unit(self, fn: Callable[[Connection], T], read_only: bool) -> T:
+        """``with self._tx(read_only=...) as conn: return fn(conn)`` in a SQLite batch, inline."""
+        local = self._local
+        conn: Connection = local.conn
+        raw: sqlite3.Connection = local.raw
+        outer: list[tuple[Any, ...]] | None = local.unit_audit
+        unit: list[tuple[Any, ...]] = []
+        local.unit_audit = unit
+        if not read_only:
+            raw.execute("SAVEPOINT vs_unit")
+        try:
+            result = fn(conn)
+        except BaseException:
+            local.unit_audit = outer
+            self._vault_cache.clear()  # it may hold what the savepoint undoes
+            if not read_only:
+                raw.execute("ROLLBACK TO SAVEPOINT vs_unit")
+                raw.execute("RELEASE SAVEPOINT vs_unit")
+            raise
+        local.unit_audit = outer
+        if not read_only:
+            raw.execute("RELEASE SAVEPOINT vs_unit")
+        (outer if outer is not None else local.batch_audit).extend(unit)
+        return result
 
     @contextmanager
     def bound_to(self, conn: Connection) -> Iterator[None]:
         """Run this thread's service calls inside conn's open transaction (group commit).
 
         Each call's unit of work becomes a SAVEPOINT of that transaction; the caller
-        commits once for all of them and only then reports their results.
+        calls :meth:`write_batch_audit`, commits once for all of them and only then
+        reports their results.
         """
         local = self._local
-        previous = getattr(local, "conn", None), getattr(local, "raw", None)
-        local.conn, local.raw = conn, rawsql.sqlite_of(conn)
+        previous = (
+            getattr(local, "conn", None),
+            getattr(local, "raw", None),
+            getattr(local, "unit_audit", None),
+            getattr(local, "batch_audit", None),
+        )
+        raw = rawsql.sqlite_of(conn)
+        local.conn, local.raw, local.unit_audit, local.batch_audit = conn, raw, None, []
+        if raw is not None:
+            self._check_vault_cache(raw)
         try:
             yield
         finally:
-            local.conn, local.raw = previous
+            local.conn, local.raw, local.unit_audit, local.batch_audit = previous
+
+    def write_batch_audit(self) -> None:
+        """Insert the audit rows of the batch's successful units (call before committing)."""
+        local = self._local
+        rows: list[tuple[Any, ...]] = local.batch_audit
+        if not rows:
+            return
+        local.batch_audit = []
+        raw = local.raw
+        if raw is not None:
+            rawsql.insert_audit_params(raw, rows)
+        else:
+            keys = ("at", *rawsql.AUDIT_COLUMNS)
+            local.conn.execute(_INS_AUDIT, [dict(zip(keys, r, strict=True)) for r in rows])
+
+    def forget_cached_vaults(self) -> None:
+        """Drop cached vault rows (after a batch that did not commit)."""
+        self._vault_cache.clear()
+        self._vault_cache_key = None
+
+    def _check_vault_cache(self, raw: sqlite3.Connection) -> None:
+        """Forget cached vault rows if another connection committed since the last batch.
+
+        Runs inside the batch's transaction (which holds the write lock, so nothing
+        else commits until it ends). Changes made through this service clear the
+        cache themselves.
+        """
+        version = raw.execute("PRAGMA data_version").fetchone()[0]
+        if self._vault_cache_key != (id(raw), version):
+            self._vault_cache.clear()
+            self._vault_cache_key = (id(raw), version)
 
     def _raw(self, conn: Connection) -> sqlite3.Connection | None:
         """The sqlite3 connection under conn (None on PostgreSQL); cached for the batch."""
@@ -336,12 +445,15 @@ class VaultService:
             return raw
         return rawsql.sqlite_of(conn)
 
-    def _run(self, fn: Callable[[Connection], T]) -> T:
+    def _run(self, fn: Callable[[Connection], T], *, read_only: bool = False) -> T:
         """Run fn in one transaction, retrying on races and transient lock errors."""
+        in_batch = getattr(self._local, "raw", None) is not None
         for attempt in range(_TX_RETRIES):
             last = attempt == _TX_RETRIES - 1
             try:
-                with self._tx() as conn:
+                if in_batch:
+                    return self._batch_unit(fn, read_only)
+                with self._tx(read_only=read_only) as conn:
                     return fn(conn)
             except _Retry:
                 if last:
@@ -361,27 +473,41 @@ class VaultService:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _vault(self, conn: Connection, vault_id: str, *, lock: bool = False) -> _Vault:
+        local = self._local
+        if getattr(local, "conn", None) is conn and local.raw is not None:
+            # in a SQLite batch: vault rows are cached (see _check_vault_cache)
+            cached = self._vault_cache.get(vault_id)
+            if cached is None:
+                cached = self._read_vault(local.raw, vault_id)
+                if len(self._vault_cache) >= _VAULT_CACHE_MAX:
+                    self._vault_cache.clear()
+                self._vault_cache[vault_id] = cached
+            return cached
         raw = self._raw(conn)
         if raw is not None:
-            found = raw.execute(rawsql.SEL_VAULT, (vault_id,)).fetchone()
-            if found is None:
-                raise VaultNotFoundError(f"vault {vault_id[:64]} not found")
-            vid, name, reveal, fingerprinting, env, version, fp_key, created = found
-            return _Vault(
-                id=vid,
-                name=name,
-                reveal_enabled=bool(reveal),
-                fingerprinting=bool(fingerprinting),
-                environment=env,
-                key_version=int(version),
-                fingerprint_key=bytes(fp_key),
-                created_at=created,
-            )
+            return self._read_vault(raw, vault_id)
         stmt = _SEL_VAULT_LOCK if lock and conn.dialect.name == "postgresql" else _SEL_VAULT
         row = conn.execute(stmt, {"vid": vault_id}).first()
         if row is None:
             raise VaultNotFoundError(f"vault {vault_id[:64]} not found")
         return _vault_from_row(row)
+
+    @staticmethod
+    def _read_vault(raw: sqlite3.Connection, vault_id: str) -> _Vault:
+        found = raw.execute(rawsql.SEL_VAULT, (vault_id,)).fetchone()
+        if found is None:
+            raise VaultNotFoundError(f"vault {vault_id[:64]} not found")
+        vid, name, reveal, fingerprinting, env, version, fp_key, created = found
+        return _Vault(
+            id=vid,
+            name=name,
+            reveal_enabled=bool(reveal),
+            fingerprinting=bool(fingerprinting),
+            environment=env,
+            key_version=int(version),
+            fingerprint_key=bytes(fp_key),
+            created_at=created,
+        )
 
     def _fp_key(self, vault: _Vault) -> bytes:
         key = self._fp_keys.get(vault.id)
@@ -427,7 +553,51 @@ class VaultService:
                 f"Too many values (limit: {self.settings.max_items})", code="TOO_MANY_VALUES"
             )
 
+    def _insert_audit_params(self, conn: Connection, params: list[tuple[Any, ...]]) -> None:
+        """Insert audit rows given as ``rawsql.INS_AUDIT`` parameters (see _audit_params)."""
+        local = self._local
+        if getattr(local, "conn", None) is conn and local.unit_audit is not None:
+            local.unit_audit.extend(params)  # in a batch: written before its commit
+            return
+        raw = self._raw(conn)
+        if raw is not None:
+            rawsql.insert_audit_params(raw, params)
+        else:
+            keys = ("at", *rawsql.AUDIT_COLUMNS)
+            rows = [dict(zip(keys, p, strict=True)) for p in params]
+            for row in rows:
+                row["at"] = rawsql.parse_ts(row["at"])
+            conn.execute(_INS_AUDIT, rows)
+
+    @staticmethod
+    def _audit_params(
+        ctx: AuditContext,
+        at: datetime,
+        vault_id: str | None,
+        action: str,
+        alias: str | None,
+        outcome: str = "success",
+        detail: str | None = None,
+    ) -> tuple[Any, ...]:
+        """``rawsql.audit_params(_audit_row(...))`` without the dict in between."""
+        return (
+            rawsql.ts(at),
+            ctx.actor[:255],
+            vault_id,
+            action,
+            alias,
+            outcome,
+            ctx.source[:255] if ctx.source else None,
+            ctx.trace_id[:128] if ctx.trace_id else None,
+            detail,
+        )
+
     def _insert_audit(self, conn: Connection, rows: list[dict[str, Any]]) -> None:
+        local = self._local
+        if getattr(local, "conn", None) is conn and local.unit_audit is not None:
+            # in a batch: written with the batch's rows, before its commit
+            local.unit_audit.extend(rawsql.audit_params(r) for r in rows)
+            return
         raw = self._raw(conn)
         if raw is not None:
             rawsql.insert_audit(raw, rows)
@@ -523,6 +693,7 @@ class VaultService:
             conn.execute(
                 vaults.update().where(vaults.c.id == vault_id).values(reveal_enabled=enabled)
             )
+            self._vault_cache.clear()
             return self._vault(conn, vault_id).info()
 
     # ------------------------------------------------------------------ server secrets
@@ -711,6 +882,7 @@ class VaultService:
                 )
             )
             conn.execute(vaults.update().where(vaults.c.id == vault_id).values(key_version=version))
+            self._vault_cache.clear()
             return version
 
         version = self._run(run)
@@ -843,6 +1015,7 @@ class VaultService:
 
         with self._lock:
             count = self._run(run)
+            self._vault_cache.clear()
             self._master = new_master
         log.info("vault.master_key_rotated", old_key_id=old.key_id, new_key_id=new_master.key_id)
         return count
@@ -881,16 +1054,25 @@ class VaultService:
     # ------------------------------------------------------------------ aliases: create
 
     def create_aliases(
-        self, vault_id: str, items: Sequence[CreateItem], ctx: AuditContext
+        self,
+        vault_id: str,
+        items: Sequence[CreateItem],
+        ctx: AuditContext,
+        validated: bool = False,
     ) -> list[Record]:
-        """Create (or find, with fingerprinting) one record per item, in request order."""
-        self._validate_items(items)
+        """Create (or find, with fingerprinting) one record per item, in request order.
+
+        ``validated``: the items come from ``wire.parse_create``, which checks everything
+        this method would check (and more), so the checks are not repeated.
+        """
+        if not validated:
+            self._validate_items(items)
 
         def run(conn: Connection) -> list[Record]:
             vault = self._vault(conn, vault_id)
             now = utcnow()
             result: list[Record] = []
-            audit_rows: list[dict[str, Any]] = []
+            audit_rows: list[tuple[Any, ...]] = []
             volatile_created: list[str] = []
             try:
                 for i, item in enumerate(items):
@@ -905,7 +1087,7 @@ class VaultService:
                     result.append(rec)
                     alias = next(a.alias for a in rec.aliases if a.format == item.format)
                     audit_rows.append(
-                        self._audit_row(
+                        self._audit_params(
                             ctx,
                             now,
                             vault.id,
@@ -915,7 +1097,7 @@ class VaultService:
                             f"{outcome} format={item.format} storage={item.storage}",
                         )
                     )
-                self._insert_audit(conn, audit_rows)
+                self._insert_audit_params(conn, audit_rows)
             except BaseException:
                 if volatile_created:
                     self._volatile.delete_many(vault.id, volatile_created)
@@ -932,35 +1114,36 @@ class VaultService:
         fp = crypto.fingerprint(self._fp_key(vault), value) if vault.fingerprinting else None
         record_id = _record_id()
         data_key = self._data_key(conn, vault.id, vault.key_version)
-        row = {
-            "id": record_id,
-            "vault_id": vault.id,
-            "fingerprint": fp,
-            "key_version": data_key.version,
-            "ciphertext": data_key.seal(
-                value.encode("utf-8"), crypto.value_aad(vault.id, record_id)
-            ),
-            "classifiers": _dumps(item.classifiers),
-            "created_at": now,
-        }
+        sealed = data_key.seal(value.encode("utf-8"), crypto.value_aad(vault.id, record_id))
+        classifiers = _classifiers_json(tuple(item.classifiers))
         raw = self._raw(conn)
         if raw is not None:
             params = (
                 record_id,
                 vault.id,
                 fp,
-                row["key_version"],
-                row["ciphertext"],
-                row["classifiers"],
+                data_key.version,
+                sealed,
+                classifiers,
                 rawsql.ts(now),
             )
             sql = rawsql.INS_RECORD if fp is None else rawsql.INS_RECORD_IGNORE
             inserted = raw.execute(sql, params).rowcount == 1
-        elif fp is None:
-            conn.execute(_INS_RECORD, row)
-            inserted = True
         else:
-            inserted = insert_ignore(conn, records, row) == 1
+            row = {
+                "id": record_id,
+                "vault_id": vault.id,
+                "fingerprint": fp,
+                "key_version": data_key.version,
+                "ciphertext": sealed,
+                "classifiers": classifiers,
+                "created_at": now,
+            }
+            if fp is None:
+                conn.execute(_INS_RECORD, row)
+                inserted = True
+            else:
+                inserted = insert_ignore(conn, records, row) == 1
         if inserted:
             alias, _ = self._insert_alias(conn, vault, record_id, item.format, value, now)
             rec = Record(
@@ -987,7 +1170,7 @@ class VaultService:
         return (
             Record(
                 value=secret,
-                classifiers=tuple(json.loads(existing_classifiers)),
+                classifiers=_classifiers(existing_classifiers),
                 aliases=infos,
                 created_at=rawsql.parse_ts(existing_created),
                 storage=PERSISTENT,
@@ -1017,7 +1200,7 @@ class VaultService:
         return (
             Record(
                 value=Secret(value),
-                classifiers=tuple(json.loads(row.classifiers)),
+                classifiers=_classifiers(row.classifiers),
                 aliases=self._record_aliases(conn, row.id),
                 created_at=as_utc(row.created_at),
                 storage=PERSISTENT,
@@ -1050,7 +1233,8 @@ class VaultService:
         if raw is not None:
             stamp = rawsql.ts(now)
             for _ in range(_ALIAS_RETRIES):
-                alias = formats.generate_alias(fmt, value, vault.environment)
+                # callers pass values already validated for fmt
+                alias = formats.new_alias(fmt, value, vault.environment)
                 params = (vault.id, alias, record_id, fmt, stamp)
                 if raw.execute(rawsql.INS_ALIAS_IGNORE, params).rowcount == 1:
                     return alias, False
@@ -1198,16 +1382,16 @@ class VaultService:
             else:
                 result = self._reveal_persistent(conn, vault, wanted)
             now = utcnow()
-            self._insert_audit(
+            self._insert_audit_params(
                 conn,
                 [
-                    self._audit_row(ctx, now, vault.id, "alias.reveal", a, detail=storage)
+                    self._audit_params(ctx, now, vault.id, "alias.reveal", a, detail=storage)
                     for a in wanted
                 ],
             )
             return result
 
-        return self._run(run)
+        return self._run(run, read_only=True)  # its only write is the audit row
 
     def _reveal_persistent(
         self, conn: Connection, vault: _Vault, wanted: list[str]
@@ -1236,7 +1420,7 @@ class VaultService:
                 seen.setdefault(r[6], AliasInfo(r[6], r[7]))
             built[record_id] = Record(
                 value=Secret(self._open_record(conn, vault.id, record_id, first[2], first[3])),
-                classifiers=tuple(json.loads(first[4])),
+                classifiers=_classifiers(first[4]),
                 aliases=tuple(seen.values()),
                 created_at=rawsql.parse_ts(first[5]),
                 storage=PERSISTENT,

@@ -209,3 +209,91 @@ def test_error_payload_has_both_parsers_fields() -> None:
         ],
         "trace_id": "t",
     }
+
+
+# --- the quick paths give the same results as the general ones ------------------------------
+
+from datetime import UTC, datetime, timedelta, timezone  # noqa: E402
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from vaultswitch.domain.secret import Secret  # noqa: E402
+from vaultswitch.vault import wire  # noqa: E402
+from vaultswitch.vault.errors import VaultApiError  # noqa: E402
+from vaultswitch.vault.models import AliasInfo, Record, iso_utc  # noqa: E402
+
+_ITEM_VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.sampled_from(["", "4111111111111111", "1234", "abc", "UUID", "PERSISTENT", "VOLATILE"]),
+    st.sampled_from(["FPE_SIX_T_FOUR", "CUSTOM", "NOPE", "RAW_UUID", "tok_sandbox_abc"]),
+    st.lists(st.sampled_from(["pan", "pan", "a:b", "-bad", "", "x" * 65, 3]), max_size=4),
+    st.text(max_size=8),
+)
+_ITEMS = st.dictionaries(
+    st.sampled_from(["value", "format", "classifiers", "storage", "alias", "other"]),
+    _ITEM_VALUES,
+    max_size=5,
+)
+
+
+def _outcome(body: Any) -> Any:
+    try:
+        return ("ok", parse_create(body, max_items=20))
+    except VaultApiError as exc:
+        return ("error", exc.status, exc.code, exc.detail)
+
+
+@settings(max_examples=400, deadline=None)
+@given(items=st.lists(st.one_of(_ITEMS, _ITEM_VALUES), min_size=1, max_size=3))
+def test_parse_create_quick_path_accepts_and_rejects_as_the_checks(
+    items: list[Any],
+) -> None:
+    body = {"data": items}
+    quick = _outcome(body)
+    original = wire._valid_new_value
+    wire._valid_new_value = lambda item: None  # type: ignore[assignment]
+    try:
+        checked = _outcome(body)
+    finally:
+        wire._valid_new_value = original
+    assert quick == checked
+
+
+def test_dumps_records_is_the_compact_json_of_records_payload() -> None:
+    records = [
+        Record(
+            value=Secret('quote " backslash \\ newline \n tab \t é ✓ \x01 \u2028'),
+            classifiers=("pan", "a:b"),
+            aliases=(
+                AliasInfo("tok_sandbox_1", "UUID"),
+                AliasInfo("1234", "NUM_LENGTH_PRESERVING"),
+            ),
+            created_at=datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC),
+            storage="PERSISTENT",
+        ),
+        Record(
+            value=Secret(""),
+            classifiers=(),
+            aliases=(AliasInfo("tok_sandbox_2", "UUID"),),
+            created_at=None,
+            storage="VOLATILE",
+        ),
+    ]
+    for chosen in (records, records[:1], records[1:], []):
+        assert wire.dumps_records(chosen) == wire.dumps(wire.records_payload(chosen))
+
+
+def test_iso_utc_matches_strftime_for_any_timezone() -> None:
+    moments = [
+        datetime(2026, 11, 29, 23, 59, 59, 999999, tzinfo=UTC),
+        datetime(2026, 11, 29, 23, 59, 59, tzinfo=timezone(timedelta(hours=5, minutes=30))),
+        datetime(2026, 1, 1, 0, 0, 0),  # naive: UTC
+        datetime(999, 5, 6, 7, 8, 9, tzinfo=UTC),
+    ]
+    for moment in moments:
+        aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        assert iso_utc(moment) == aware.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert iso_utc(None) is None
