@@ -324,6 +324,16 @@ def render_markdown() -> str:
     )
     for title, entries in sections:
         lines += [f"## {title}", ""]
+        if entries is not VAULT_SERVER_CODES and entries is not OAUTH_CODES:
+            lines += [
+                "The status is the one an API built on vaultswitch should answer with",
+                "(`error.status`): 424 Failed Dependency when the vault rejects the",
+                "connector's configuration (credentials, vault ID, scopes), 404 for a missing",
+                "alias, 429 when rate limited, 503 when the vault cannot be reached, 502 for",
+                "an unreadable answer, 400 for bad input (naming the field). The vault's own",
+                "status is kept in `upstream_status`, its trace id in `trace_id`.",
+                "",
+            ]
         for entry in entries:
             lines += [
                 f"### `{entry.code}` (HTTP {entry.status})",
