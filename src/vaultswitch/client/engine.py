@@ -370,26 +370,9 @@ class Engine:
                 index += 1
             result = _parse(name, flow, call, responses)
         except VaultswitchError as exc:
-            self.log.warning(
-                "vault.flow.failed",
-                flow=flow.value,
-                connector=name,
-                code=exc.code,
-                upstream_status=exc.upstream_status,
-                trace_id=exc.trace_id,
-                requests=len(responses),
-                duration_ms=_ms(started),
-            )
+            self._flow_failed(exc, flow, name, started, requests=len(responses))
             raise
-        if self.debug:
-            self.log.debug(
-                "vault.flow",
-                flow=flow.value,
-                connector=name,
-                requests=len(responses),
-                duration_ms=_ms(started),
-                trace_id=_trace_id(responses),
-            )
+        self._flow_done(flow, name, started, responses)
         return result
 
     def fetch_token(
@@ -408,15 +391,7 @@ class Engine:
             responses = yield from self._send_all(call, connector.name)
             grant = _parse(connector.name, Flow.ACCESS_TOKEN, call, responses)
         except VaultswitchError as exc:
-            self.log.warning(
-                "vault.flow.failed",
-                flow=Flow.ACCESS_TOKEN.value,
-                connector=connector.name,
-                code=exc.code,
-                upstream_status=exc.upstream_status,
-                trace_id=exc.trace_id,
-                duration_ms=_ms(started),
-            )
+            self._flow_failed(exc, Flow.ACCESS_TOKEN, connector.name, started)
             raise
         self.log.info(
             "vault.token.fetched",
@@ -492,16 +467,35 @@ class Engine:
             responses = yield from self._send_all(call, connector)
             result = _parse(connector, flow, call, responses)
         except VaultswitchError as exc:
-            self.log.warning(
-                "vault.flow.failed",
-                flow=flow.value,
-                connector=connector,
-                code=exc.code,
-                upstream_status=exc.upstream_status,
-                trace_id=exc.trace_id,
-                duration_ms=_ms(started),
-            )
+            self._flow_failed(exc, flow, connector, started)
             raise
+        self._flow_done(flow, connector, started, responses)
+        return result
+
+    def _flow_failed(
+        self,
+        exc: VaultswitchError,
+        flow: Flow,
+        connector: str,
+        started: float,
+        requests: int | None = None,
+    ) -> None:
+        """One warning line for a flow that ended in a typed error (never its values)."""
+        extra = {} if requests is None else {"requests": requests}
+        self.log.warning(
+            "vault.flow.failed",
+            flow=flow.value,
+            connector=connector,
+            code=exc.code,
+            upstream_status=exc.upstream_status,
+            trace_id=exc.trace_id,
+            duration_ms=_ms(started),
+            **extra,
+        )
+
+    def _flow_done(
+        self, flow: Flow, connector: str, started: float, responses: Sequence[HttpResponse]
+    ) -> None:
         if self.debug:
             self.log.debug(
                 "vault.flow",
@@ -511,4 +505,3 @@ class Engine:
                 duration_ms=_ms(started),
                 trace_id=_trace_id(responses),
             )
-        return result

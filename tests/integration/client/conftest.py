@@ -6,31 +6,14 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 from client_echo_vault import EchoConnector
+from client_support import CLIENT_ID, CLIENT_SECRET, PAN, VAULT_ID, Clock, fast_config
 from client_vgs_stub import VgsStub
 
-from vaultswitch.client import AsyncVaultClient, ClientConfig, RetryPolicy, VaultClient
+from vaultswitch.client import AsyncVaultClient, VaultClient
 from vaultswitch.connectors.base import SignatureKey, VaultConnector, VaultRequestData
 from vaultswitch.connectors.vgs import VgsConnector
 from vaultswitch.domain.cards import Card
 from vaultswitch.domain.secret import Secret
-
-PAN = "4111111111111111"
-CLIENT_ID = "client-id-1"
-CLIENT_SECRET = "client-secret-1"
-VAULT_ID = "tntabc12345"
-
-
-class Clock:
-    """A settable clock for token expiry."""
-
-    def __init__(self, now: float = 1_800_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 @pytest.fixture
@@ -80,16 +63,6 @@ def clock() -> Clock:
 @pytest.fixture
 def sleeps() -> list[float]:
     return []
-
-
-def fast_config(**overrides: object) -> ClientConfig:
-    options: dict[str, object] = {
-        "retry": RetryPolicy(attempts=3, base_delay=0.001, max_delay=0.002, max_retry_after=5.0),
-        "read_timeout": 2.0,
-        "trust_env": False,
-    }
-    options.update(overrides)
-    return ClientConfig(**options)  # type: ignore[arg-type]
 
 
 @pytest.fixture

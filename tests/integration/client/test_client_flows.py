@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from client_support import PAN, VAULT_ID
 from client_vgs_stub import VgsStub
 
-from conftest import PAN, VAULT_ID
 from vaultswitch.client import AsyncVaultClient, VaultClient
 from vaultswitch.connectors.base import (
     Call,

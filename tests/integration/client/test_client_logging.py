@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 import structlog
+from client_support import CLIENT_SECRET, PAN, Clock, fast_config
 from client_vgs_stub import VgsStub
 
-from conftest import CLIENT_SECRET, PAN, Clock, fast_config
 from vaultswitch.client import AsyncVaultClient, VaultClient, redact_client_event
 from vaultswitch.connectors.base import SignatureKey, VaultConnector, VaultRequestData
 from vaultswitch.domain.errors import VaultswitchError

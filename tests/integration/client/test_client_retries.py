@@ -6,9 +6,9 @@ import asyncio
 import socket
 
 import pytest
+from client_support import Clock, fast_config
 from client_vgs_stub import VgsStub
 
-from conftest import Clock, fast_config
 from vaultswitch.client import AsyncVaultClient, RetryPolicy, VaultClient
 from vaultswitch.connectors.base import (
     Call,

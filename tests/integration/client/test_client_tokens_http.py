@@ -6,9 +6,9 @@ import asyncio
 import threading
 
 import pytest
+from client_support import Clock, fast_config
 from client_vgs_stub import VgsStub
 
-from conftest import Clock, fast_config
 from vaultswitch.client import AsyncVaultClient, ClientConfig, MemoryTokenStore, VaultClient
 from vaultswitch.connectors.base import SignatureKey, VaultConnector, VaultRequestData
 from vaultswitch.domain.errors import (
