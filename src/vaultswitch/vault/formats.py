@@ -7,6 +7,7 @@ alias is never equal to the input value.
 
 from __future__ import annotations
 
+import os
 import re
 import secrets
 import uuid
@@ -36,21 +37,49 @@ def _random(alphabet: str, n: int) -> str:
 
 
 _BASE58_PAIRS = tuple(a + b for a in BASE58 for b in BASE58)  # digit pairs: base 58**2
+_B58_2 = 58**2
+_B58_4 = 58**4
+_B58_8 = 58**8
 
 
 def base58_uuid() -> str:
     """22 base58 characters encoding 128 random bits (left-padded with '1')."""
-    return base58_128(int.from_bytes(secrets.token_bytes(16), "big"))
+    return base58_128(int.from_bytes(os.urandom(16), "big"))
 
 
 def base58_128(number: int) -> str:
-    """A number below 2**128 (< 58**22) as 22 base58 digits, two digits per division."""
-    pairs: list[str] = []
-    for _ in range(11):
-        number, rem = divmod(number, 3364)
-        pairs.append(_BASE58_PAIRS[rem])
-    pairs.reverse()
-    return "".join(pairs)
+    """A number below 2**128 (< 58**22) as 22 base58 digits.
+
+    Two divisions of the 128-bit number split it into parts below 58**8 (two
+    machine-word-sized ints); those are cut into digit pairs with small-int
+    arithmetic, which is cheaper than eleven divisions of the big number.
+    """
+    pairs = _BASE58_PAIRS
+    rest, low = divmod(number, _B58_8)
+    high, mid = divmod(rest, _B58_8)  # high < 58**6
+    h1, h0 = divmod(high, _B58_4)
+    m1, m0 = divmod(mid, _B58_4)
+    l1, l0 = divmod(low, _B58_4)
+    h01, h00 = divmod(h0, _B58_2)
+    m11, m10 = divmod(m1, _B58_2)
+    m01, m00 = divmod(m0, _B58_2)
+    l11, l10 = divmod(l1, _B58_2)
+    l01, l00 = divmod(l0, _B58_2)
+    return "".join(
+        (
+            pairs[h1],
+            pairs[h01],
+            pairs[h00],
+            pairs[m11],
+            pairs[m10],
+            pairs[m01],
+            pairs[m00],
+            pairs[l11],
+            pairs[l10],
+            pairs[l01],
+            pairs[l00],
+        )
+    )
 
 
 def _fix_luhn(digits: list[str], free: int, want_valid: bool) -> None:

@@ -186,7 +186,9 @@ def _record_id() -> str:
     Time-ordered ids append to the records primary key and to the aliases
     (record_id, format) index instead of touching a random page of each per insert.
     """
-    return f"{time.time_ns() // 1_000_000 & 0xFFFFFFFFFFFF:012x}{os.urandom(10).hex()}"
+    return (
+        (time.time_ns() // 1_000_000 & 0xFFFFFFFFFFFF).to_bytes(6, "big") + os.urandom(10)
+    ).hex()
 
 
 def _base58(n: int) -> str:
@@ -1085,7 +1087,10 @@ class VaultService:
                     else:
                         rec, outcome = self._create_persistent(conn, vault, item, now)
                     result.append(rec)
-                    alias = next(a.alias for a in rec.aliases if a.format == item.format)
+                    if outcome == "created":  # a new record or entry: its one alias
+                        alias = rec.aliases[0].alias
+                    else:
+                        alias = next(a.alias for a in rec.aliases if a.format == item.format)
                     audit_rows.append(
                         self._audit_params(
                             ctx,

@@ -52,3 +52,10 @@ def test_reveal_sql_has_one_placeholder_per_alias() -> None:
 @given(st.integers(min_value=0, max_value=2**128 - 1))
 def test_base58_digits_match_the_reference_encoding(number: int) -> None:
     assert formats.base58_128(number) == _reference_base58(number)
+
+
+def test_base58_digits_at_the_part_boundaries() -> None:
+    edges = [0, 1, 57, 58, 58**2 - 1, 58**2, 58**4 - 1, 58**4, 58**8 - 1, 58**8]
+    edges += [58**16 - 1, 58**16, 58**20, 2**64, 2**128 - 1]
+    for number in edges:
+        assert formats.base58_128(number) == _reference_base58(number), number
