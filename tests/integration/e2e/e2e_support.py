@@ -4,20 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import uvicorn
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from live_uvicorn import LiveServer
 from vaultswitch.connectors.base import SignatureKey
 from vaultswitch.domain.secret import Secret
 from vaultswitch.vault.app import create_app
@@ -100,45 +97,6 @@ def make_tls_files(directory: Path) -> TestCA:
     return files
 
 
-class LiveVault:
-    """uvicorn serving the vault app on 127.0.0.1:<free port> in a thread (HTTP or HTTPS)."""
-
-    def __init__(self, settings: VaultSettings, service: VaultService, tls: TestCA | None) -> None:
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
-        port = self.sock.getsockname()[1]
-        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{port}"
-        options: dict[str, object] = {}
-        if tls is not None:
-            options = {"ssl_certfile": str(tls.cert_file), "ssl_keyfile": str(tls.key_file)}
-        config = uvicorn.Config(
-            create_app(settings, service),  # type: ignore[arg-type]
-            log_level="warning",
-            lifespan="on",
-            access_log=False,
-            **options,  # type: ignore[arg-type]
-        )
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(
-            target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True
-        )
-
-    def start(self) -> LiveVault:
-        self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("vault server did not start")
-            time.sleep(0.01)
-        return self
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
-        self.sock.close()
-
-
 @dataclass
 class VaultAccount:
     """One vault on a live server, with OAuth and v1 credentials in SignatureKey form."""
@@ -179,7 +137,8 @@ def serve_vault(settings: VaultSettings, tls_dir: Path | None = None) -> Iterato
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     tls = make_tls_files(tls_dir) if tls_dir is not None else None
     service = VaultService.open(settings)
-    server = LiveVault(settings, service, tls).start()
+    files = {"certfile": tls.cert_file, "keyfile": tls.key_file} if tls else {}
+    server = LiveServer(create_app(settings, service), **files).start()
     try:
         yield open_account(service, server.url, tls.ca_file if tls else None)
     finally:
