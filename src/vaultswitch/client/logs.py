@@ -2,13 +2,13 @@
 
 Log lines carry flow, connector, method, URL (scheme, host and path only), status,
 duration, attempt and trace id. Bodies, headers, tokens and credentials are never passed
-to the logger; :func:`redact_client_event` masks them anyway if someone does by mistake.
+to the logger; the shared scrubber (``redact_client_event`` is
+:func:`vaultswitch.domain.redaction.redact_event`) masks them anyway if someone does.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import MutableMapping
 from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
@@ -16,7 +16,6 @@ from urllib.parse import urlsplit
 import structlog
 
 from vaultswitch.domain.redaction import redact_event
-from vaultswitch.domain.secret import MASK
 
 LOGGER_NAME = "vaultswitch.client"
 
@@ -44,33 +43,9 @@ def debug_enabled(logger: Any) -> bool:
     return True
 
 
-#: Event keys whose values are always masked by :func:`redact_client_event` (lower-case).
-CLIENT_SENSITIVE_KEYS = frozenset(
-    {
-        "headers",
-        "request_headers",
-        "response_headers",
-        "body",
-        "content",
-        "request_body",
-        "response_body",
-        "data",
-        "credentials",
-        "bearer",
-        "cookie",
-        "set-cookie",
-        "proxy",
-        "proxy_url",
-    }
-)
-
-
-def redact_client_event(logger: object, method: str, event: MutableMapping[str, Any]) -> Any:
-    """structlog processor: mask client-sensitive keys, then apply the shared scrubbing."""
-    for key in event:
-        if key.lower() in CLIENT_SENSITIVE_KEYS and event[key] is not None:
-            event[key] = MASK
-    return redact_event(logger, method, event)
+#: The client's processor is the shared one: every process that calls
+#: :func:`vaultswitch.logs.configure_logging` gets the same protection.
+redact_client_event = redact_event
 
 
 @lru_cache(maxsize=2048)

@@ -30,6 +30,21 @@ SENSITIVE_KEYS = frozenset(
         "api_key",
         "key1",
         "master_key",
+        # whole requests/responses and connection secrets: never logged on purpose
+        "headers",
+        "request_headers",
+        "response_headers",
+        "body",
+        "content",
+        "request_body",
+        "response_body",
+        "data",
+        "credentials",
+        "bearer",
+        "cookie",
+        "set-cookie",
+        "proxy",
+        "proxy_url",
     }
 )
 _DIGIT_RUN = re.compile(r"(?<![0-9])[0-9]{12,19}(?![0-9])")
