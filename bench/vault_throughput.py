@@ -233,7 +233,7 @@ def main() -> int:
     args = parser.parse_args()
     console = Console(width=140)
 
-    from vaultswitch.vault.service import VaultService
+    from vaultswitch.vault.core.service import VaultService
     from vaultswitch.vault.settings import VaultSettings
 
     per_round: dict[str, list[dict[str, Any]]] = {p: [] for p in PHASES}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from vaultswitch.domain.secret import Secret
-from vaultswitch.vault.models import SCOPES
+from vaultswitch.vault.core.models import SCOPES
 from vaultswitch.vault.settings import VaultSettings
 
 DEFAULT_VAULT_NAME = "default"
@@ -24,7 +24,7 @@ class BootInfo:
 
 def ensure_default_vault(settings: VaultSettings) -> BootInfo:
     """Create the default vault, a service account and v1 access credentials if none exist."""
-    from vaultswitch.vault.service import VaultService
+    from vaultswitch.vault.core.service import VaultService
 
     service = VaultService.open(settings)
     try:

@@ -33,7 +33,7 @@ def up(
 ) -> None:
     """Start vaultswitch on its embedded defaults: the vault on SQLite, no account needed."""
     from vaultswitch.bootstrap import ensure_default_vault
-    from vaultswitch.vault.server import ServeError, serve
+    from vaultswitch.vault.http.server import ServeError, serve
     from vaultswitch.vault.settings import VaultSettings
 
     given: dict[str, Any] = {"host": host, "port": port, "data_dir": data_dir}

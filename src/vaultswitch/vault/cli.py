@@ -14,8 +14,8 @@ from typing import Annotated, Any
 import typer
 
 from vaultswitch.troubleshooting import server_hint
-from vaultswitch.vault.errors import VaultApiError
-from vaultswitch.vault.models import SCOPES, AuditEvent, ServiceAccount, VaultInfo
+from vaultswitch.vault.core.errors import VaultApiError
+from vaultswitch.vault.core.models import SCOPES, AuditEvent, ServiceAccount, VaultInfo
 from vaultswitch.vault.settings import VaultSettings
 
 vault_app = typer.Typer(
@@ -57,8 +57,8 @@ def _fail(code: str, detail: str, hint: str | None = None, exit_code: int = 1) -
 
 @contextmanager
 def _service(data_dir: Path | None, database_url: str | None) -> Iterator[Any]:
-    from vaultswitch.vault.server import StderrStream, configure_logging
-    from vaultswitch.vault.service import VaultService
+    from vaultswitch.vault.core.service import VaultService
+    from vaultswitch.vault.http.server import StderrStream, configure_logging
 
     settings = _settings(data_dir=data_dir, database_url=database_url)
     configure_logging(settings.log_level, file=StderrStream())  # stdout carries the JSON result
@@ -132,8 +132,8 @@ def serve(
     log_level: Annotated[str | None, typer.Option("--log-level")] = None,
 ) -> None:
     """Run the vault API server (OAuth token endpoint, Vault API v1 and v2)."""
-    from vaultswitch.vault.server import ServeError
-    from vaultswitch.vault.server import serve as run
+    from vaultswitch.vault.http.server import ServeError
+    from vaultswitch.vault.http.server import serve as run
 
     settings = _settings(
         host=host,
@@ -323,7 +323,7 @@ def rotate_master_key(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Re-wrap every vault key under a new master key."""
-    from vaultswitch.vault.crypto import generate_key, write_master_key_file
+    from vaultswitch.vault.core.crypto import generate_key, write_master_key_file
 
     settings = _settings(data_dir=data_dir, database_url=database_url)
     from_env = settings.master_key is not None

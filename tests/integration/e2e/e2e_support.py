@@ -17,8 +17,8 @@ from cryptography.x509.oid import NameOID
 from live_uvicorn import LiveServer
 from vaultswitch.connectors.base import SignatureKey
 from vaultswitch.domain.secret import Secret
-from vaultswitch.vault.app import create_app
-from vaultswitch.vault.service import VaultService
+from vaultswitch.vault.core.service import VaultService
+from vaultswitch.vault.http.app import create_app
 from vaultswitch.vault.settings import VaultSettings
 
 

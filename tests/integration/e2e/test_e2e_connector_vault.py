@@ -27,7 +27,7 @@ from vaultswitch.domain.errors import (
     VaultNotFound,
 )
 from vaultswitch.domain.secret import Secret
-from vaultswitch.vault.models import AuditContext
+from vaultswitch.vault.core.models import AuditContext
 from vaultswitch.vault.settings import VaultSettings
 
 CARDS = [

@@ -10,17 +10,17 @@ import sqlalchemy as sa
 from vc_helpers import CTX, nv, open_service
 
 from vaultswitch.domain.secret import Secret
-from vaultswitch.vault import store
-from vaultswitch.vault.errors import (
+from vaultswitch.vault.core import store
+from vaultswitch.vault.core.errors import (
     AliasNotFoundError,
     BadRequest,
     Forbidden,
     PayloadTooLarge,
     VaultNotFoundError,
 )
-from vaultswitch.vault.formats import luhn_valid
-from vaultswitch.vault.models import AliasReference, NewValue
-from vaultswitch.vault.service import VaultService
+from vaultswitch.vault.core.formats import luhn_valid
+from vaultswitch.vault.core.models import AliasReference, NewValue
+from vaultswitch.vault.core.service import VaultService
 
 PAN = "4111111111111111"
 
@@ -276,7 +276,7 @@ def test_audit_rows(svc: VaultService, vault_id: str) -> None:
     assert len(svc.list_audit(limit=2)) == 2
     from datetime import UTC, datetime
 
-    from vaultswitch.vault.models import AuditEvent
+    from vaultswitch.vault.core.models import AuditEvent
 
     svc.audit(
         AuditEvent(None, datetime.now(UTC), "x", vault_id, "alias.reveal", a, "not_found",

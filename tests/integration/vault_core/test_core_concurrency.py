@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from vc_helpers import CTX, new_key_text, nv, open_service
 
 from vaultswitch.domain.secret import Secret
-from vaultswitch.vault import store
-from vaultswitch.vault.service import VaultService
+from vaultswitch.vault.core import store
+from vaultswitch.vault.core.service import VaultService
 from vaultswitch.vault.settings import VaultSettings
 
 VALUES = [f"41111111{i:08d}" for i in range(8)]

@@ -11,9 +11,9 @@ from alembic.migration import MigrationContext
 from vc_helpers import CTX, new_key_text, nv, open_service
 
 from vaultswitch.domain.secret import Secret
-from vaultswitch.vault import crypto, store
-from vaultswitch.vault.errors import BadRequest, DecryptionFailed, MasterKeyMismatch
-from vaultswitch.vault.service import VaultService
+from vaultswitch.vault.core import crypto, store
+from vaultswitch.vault.core.errors import BadRequest, DecryptionFailed, MasterKeyMismatch
+from vaultswitch.vault.core.service import VaultService
 
 
 def _versions(svc: VaultService) -> list[int]:

@@ -11,10 +11,10 @@ import redis
 import sqlalchemy as sa
 from vc_helpers import CTX, nv, open_service
 
-from vaultswitch.vault import store
-from vaultswitch.vault.errors import AliasNotFoundError
-from vaultswitch.vault.models import AliasReference
-from vaultswitch.vault.service import VaultService
+from vaultswitch.vault.core import store
+from vaultswitch.vault.core.errors import AliasNotFoundError
+from vaultswitch.vault.core.models import AliasReference
+from vaultswitch.vault.core.service import VaultService
 
 CVC = "737"
 

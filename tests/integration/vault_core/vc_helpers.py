@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from vaultswitch.domain.secret import Secret
-from vaultswitch.vault.models import AuditContext, NewValue
-from vaultswitch.vault.service import VaultService
+from vaultswitch.vault.core.models import AuditContext, NewValue
+from vaultswitch.vault.core.service import VaultService
 from vaultswitch.vault.settings import VaultSettings
 
 CTX = AuditContext(actor="ACtestclient", source="127.0.0.1", trace_id="trace-1")

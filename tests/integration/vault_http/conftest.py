@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from vhttp_support import Vault, make_settings, start_vault
 
-from vaultswitch.vault.service import VaultService
+from vaultswitch.vault.core.service import VaultService
 from vaultswitch.vault.settings import VaultSettings
 
 

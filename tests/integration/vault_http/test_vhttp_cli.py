@@ -12,9 +12,9 @@ import httpx
 from typer.testing import CliRunner
 from vhttp_support import LiveServer
 
-from vaultswitch.vault.app import create_app
 from vaultswitch.vault.cli import vault_app
-from vaultswitch.vault.service import VaultService
+from vaultswitch.vault.core.service import VaultService
+from vaultswitch.vault.http.app import create_app
 from vaultswitch.vault.settings import VaultSettings
 
 runner = CliRunner()
@@ -97,7 +97,7 @@ def test_admin_flow_then_the_server_accepts_the_credentials(tmp_path: Path) -> N
     # data still readable with the new key
     service = VaultService.open(VaultSettings(data_dir=tmp_path))
     try:
-        from vaultswitch.vault.models import AuditContext
+        from vaultswitch.vault.core.models import AuditContext
 
         found = service.reveal(vault_id, [alias], "PERSISTENT", AuditContext("test"))
         assert found[alias].value.reveal() == "secret-1"
@@ -135,7 +135,7 @@ def test_cli_errors_are_json_and_non_zero(tmp_path: Path) -> None:
 
 
 def test_rotate_master_key_from_env_needs_output(tmp_path: Path, monkeypatch: Any) -> None:
-    from vaultswitch.vault.crypto import encode_master_key, generate_key
+    from vaultswitch.vault.core.crypto import encode_master_key, generate_key
 
     monkeypatch.setenv("VAULTSWITCH_MASTER_KEY", encode_master_key(generate_key()))
     d = ["--data-dir", str(tmp_path)]

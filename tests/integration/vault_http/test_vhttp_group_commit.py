@@ -19,11 +19,11 @@ import sqlalchemy as sa
 from vhttp_support import Vault, make_settings, start_vault
 
 from vaultswitch.domain.secret import Secret
-from vaultswitch.vault import store
-from vaultswitch.vault.errors import AliasNotFoundError
-from vaultswitch.vault.groupcommit import GroupCommitter
-from vaultswitch.vault.models import AliasReference, AuditContext, NewValue
-from vaultswitch.vault.service import VaultService
+from vaultswitch.vault.core import store
+from vaultswitch.vault.core.errors import AliasNotFoundError
+from vaultswitch.vault.core.models import AliasReference, AuditContext, NewValue
+from vaultswitch.vault.core.service import VaultService
+from vaultswitch.vault.http.groupcommit import GroupCommitter
 
 NOT_A_CARD = "not-a-card-number"
 

@@ -15,12 +15,12 @@ import sqlalchemy as sa
 from vhttp_support import make_settings
 
 from vaultswitch.domain.secret import Secret
-from vaultswitch.vault import store
-from vaultswitch.vault.app import create_app
-from vaultswitch.vault.errors import AliasNotFoundError, Forbidden
-from vaultswitch.vault.groupcommit import GroupCommitter
-from vaultswitch.vault.models import AuditContext, NewValue
-from vaultswitch.vault.service import VaultService
+from vaultswitch.vault.core import store
+from vaultswitch.vault.core.errors import AliasNotFoundError, Forbidden
+from vaultswitch.vault.core.models import AuditContext, NewValue
+from vaultswitch.vault.core.service import VaultService
+from vaultswitch.vault.http.app import create_app
+from vaultswitch.vault.http.groupcommit import GroupCommitter
 
 TOKEN_PATH = "/auth/realms/vgs/protocol/openid-connect/token"
 PAN = "4111111111111111"

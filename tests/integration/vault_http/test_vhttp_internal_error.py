@@ -8,8 +8,8 @@ from typing import Any
 import httpx
 from vhttp_support import LiveServer
 
-from vaultswitch.vault.app import create_app
-from vaultswitch.vault.service import VaultService
+from vaultswitch.vault.core.service import VaultService
+from vaultswitch.vault.http.app import create_app
 from vaultswitch.vault.settings import VaultSettings
 
 

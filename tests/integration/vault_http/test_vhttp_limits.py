@@ -11,7 +11,7 @@ import httpx
 import pytest
 from vhttp_support import Vault, make_settings, start_vault
 
-from vaultswitch.vault.service import VaultService
+from vaultswitch.vault.core.service import VaultService
 
 CARD = "4111111111111111"
 SENTINEL = "4111 1111 1111 1111"  # a value that is not alias-shaped

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from vaultswitch.vault.service import VaultService
+from vaultswitch.vault.core.service import VaultService
 from vaultswitch.vault.settings import VaultSettings
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]

@@ -8,9 +8,9 @@ from pathlib import Path
 import httpx
 
 from live_uvicorn import LiveServer
-from vaultswitch.vault.app import create_app
-from vaultswitch.vault.models import VaultInfo
-from vaultswitch.vault.service import VaultService
+from vaultswitch.vault.core.models import VaultInfo
+from vaultswitch.vault.core.service import VaultService
+from vaultswitch.vault.http.app import create_app
 from vaultswitch.vault.settings import VaultSettings
 
 TOKEN_PATH = "/auth/realms/vgs/protocol/openid-connect/token"

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from vaultswitch.vault import crypto
-from vaultswitch.vault.errors import DecryptionFailed, InvalidMasterKey, MasterKeyMismatch
+from vaultswitch.vault.core import crypto
+from vaultswitch.vault.core.errors import DecryptionFailed, InvalidMasterKey, MasterKeyMismatch
 
 
 def test_seal_open_round_trip() -> None:

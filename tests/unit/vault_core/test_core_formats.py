@@ -6,9 +6,9 @@ import re
 
 import pytest
 
-from vaultswitch.vault import formats
-from vaultswitch.vault.errors import BadRequest
-from vaultswitch.vault.formats import generate_alias, luhn_valid, validate_value_for_format
+from vaultswitch.vault.core import formats
+from vaultswitch.vault.core.errors import BadRequest
+from vaultswitch.vault.core.formats import generate_alias, luhn_valid, validate_value_for_format
 
 PAN16 = "4111111111111111"
 B58 = "[1-9A-HJ-NP-Za-km-z]"

@@ -5,15 +5,15 @@ from __future__ import annotations
 import re
 import time
 
-from vaultswitch.vault import formats
-from vaultswitch.vault.service import _record_id
+from vaultswitch.vault.core import formats
+from vaultswitch.vault.core.values import new_record_id
 
 _HEX32 = re.compile(r"[0-9a-f]{32}")
 
 
 def test_record_id_is_clock_then_random_hex() -> None:
     before = time.time_ns() // 1_000_000
-    ids = [_record_id() for _ in range(1000)]
+    ids = [new_record_id() for _ in range(1000)]
     after = time.time_ns() // 1_000_000
     assert all(_HEX32.fullmatch(i) for i in ids)
     assert all(before <= int(i[:12], 16) <= after for i in ids)

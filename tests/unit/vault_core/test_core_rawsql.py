@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from hypothesis import given
 from hypothesis import strategies as st
 
-from vaultswitch.vault import formats, rawsql
+from vaultswitch.vault.core import formats, rawsql
 
 
 def _reference_base58(number: int) -> str:

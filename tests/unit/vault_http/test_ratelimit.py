@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from vaultswitch.vault.ratelimit import MemoryRateLimiter
+from vaultswitch.vault.http.ratelimit import MemoryRateLimiter
 
 
 async def test_memory_limiter_counts_per_vault() -> None:

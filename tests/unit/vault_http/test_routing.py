@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from vaultswitch.vault.routing import Target, is_vault_id, resolve_tenant
+from vaultswitch.vault.http.routing import Target, is_vault_id, resolve_tenant
 
 
 @pytest.mark.parametrize(

@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from vaultswitch.vault.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
-from vaultswitch.vault.models import AliasReference, NewValue
-from vaultswitch.vault.wire import (
+from vaultswitch.vault.core.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
+from vaultswitch.vault.core.models import AliasReference, NewValue
+from vaultswitch.vault.http.wire import (
     check_json_content_type,
     error_payload,
     parse_alias_query,
@@ -219,9 +219,9 @@ from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 from vaultswitch.domain.secret import Secret  # noqa: E402
-from vaultswitch.vault import wire  # noqa: E402
-from vaultswitch.vault.errors import VaultApiError  # noqa: E402
-from vaultswitch.vault.models import AliasInfo, Record, iso_utc  # noqa: E402
+from vaultswitch.vault.core.errors import VaultApiError  # noqa: E402
+from vaultswitch.vault.core.models import AliasInfo, Record, iso_utc  # noqa: E402
+from vaultswitch.vault.http import wire  # noqa: E402
 
 _ITEM_VALUES = st.one_of(
     st.none(),

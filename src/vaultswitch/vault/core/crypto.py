@@ -21,7 +21,7 @@ import structlog
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from vaultswitch.vault.errors import DecryptionFailed, InvalidMasterKey, MasterKeyMismatch
+from vaultswitch.vault.core.errors import DecryptionFailed, InvalidMasterKey, MasterKeyMismatch
 
 log = structlog.get_logger(__name__)
 

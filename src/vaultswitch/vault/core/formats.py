@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Callable
 
 from vaultswitch.domain.digits import luhn_valid as luhn_valid
-from vaultswitch.vault.errors import BadRequest
+from vaultswitch.vault.core.errors import BadRequest
 
 BASE58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"

@@ -25,21 +25,20 @@ from starlette.responses import Response
 from starlette.routing import Match, Route, Router
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from vaultswitch.vault.auth import Authenticator, Principal
-from vaultswitch.vault.errors import (
+from vaultswitch.vault.core.errors import (
     AliasNotFoundError,
     TooManyRequests,
     VaultApiError,
     VaultNotFoundError,
 )
-from vaultswitch.vault.groupcommit import GroupCommitter
-from vaultswitch.vault.models import AuditContext, CreateItem
-from vaultswitch.vault.oauth import CERTS_PATH, TOKEN_PATH, TokenEndpoint, TokenIssuer
-from vaultswitch.vault.ratelimit import MemoryRateLimiter, RateLimiter, make_rate_limiter
-from vaultswitch.vault.routing import resolve_tenant
-from vaultswitch.vault.service import VaultService
-from vaultswitch.vault.settings import VaultSettings
-from vaultswitch.vault.wire import (
+from vaultswitch.vault.core.models import AuditContext, CreateItem
+from vaultswitch.vault.core.service import VaultService
+from vaultswitch.vault.http.auth import Authenticator, Principal
+from vaultswitch.vault.http.groupcommit import GroupCommitter
+from vaultswitch.vault.http.oauth import CERTS_PATH, TOKEN_PATH, TokenEndpoint, TokenIssuer
+from vaultswitch.vault.http.ratelimit import MemoryRateLimiter, RateLimiter, make_rate_limiter
+from vaultswitch.vault.http.routing import resolve_tenant
+from vaultswitch.vault.http.wire import (
     JSON_MEDIA_TYPE,
     JSONBody,
     check_json_content_type,
@@ -55,6 +54,7 @@ from vaultswitch.vault.wire import (
     read_body,
     render_error,
 )
+from vaultswitch.vault.settings import VaultSettings
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
@@ -584,14 +584,3 @@ def create_app(
     )
     http = VaultHTTP(settings, service, limiter)
     return VaultMiddleware(http.router(), limiter.limit)
-
-
-def app_from_env() -> ASGIApp:
-    """Import-string factory for uvicorn workers: settings come from `VAULTSWITCH_*` env."""
-    from vaultswitch.vault.server import configure_logging, tune_gc
-
-    settings = VaultSettings()
-    configure_logging(settings.log_level)
-    app = create_app(settings)
-    tune_gc()
-    return app

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 
 import anyio.to_thread
 
-from vaultswitch.vault.errors import Forbidden, Unauthorized, VaultNotFoundError
-from vaultswitch.vault.oauth import InvalidToken, TokenIssuer
-from vaultswitch.vault.service import VaultService
+from vaultswitch.vault.core.errors import Forbidden, Unauthorized, VaultNotFoundError
+from vaultswitch.vault.core.service import VaultService
+from vaultswitch.vault.http.oauth import InvalidToken, TokenIssuer
 
 _CACHE_MAX = 50_000
 BASIC_CACHE_SECONDS = 60.0

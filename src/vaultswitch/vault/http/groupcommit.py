@@ -41,9 +41,9 @@ import sqlalchemy as sa
 import structlog
 from sqlalchemy.engine import Connection
 
-from vaultswitch.vault.errors import ServiceUnavailable
-from vaultswitch.vault.service import VaultService
-from vaultswitch.vault.store import SQLITE_BUSY_TIMEOUT_MS
+from vaultswitch.vault.core.errors import ServiceUnavailable
+from vaultswitch.vault.core.service import VaultService
+from vaultswitch.vault.core.store import SQLITE_BUSY_TIMEOUT_MS
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")

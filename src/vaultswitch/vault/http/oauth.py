@@ -24,9 +24,9 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from starlette.requests import Request
 from starlette.responses import Response
 
-from vaultswitch.vault.models import SCOPES, AuditEvent, ServiceAccount
-from vaultswitch.vault.service import VaultService
-from vaultswitch.vault.wire import JSONBody, read_body
+from vaultswitch.vault.core.models import SCOPES, AuditEvent, ServiceAccount
+from vaultswitch.vault.core.service import VaultService
+from vaultswitch.vault.http.wire import JSONBody, read_body
 
 log = structlog.get_logger(__name__)
 

@@ -8,10 +8,11 @@ import sys
 from typing import TextIO, cast
 
 import uvicorn
+from starlette.types import ASGIApp
 
 from vaultswitch.vault.settings import VaultSettings
 
-APP_FACTORY = "vaultswitch.vault.app:app_from_env"
+APP_FACTORY = "vaultswitch.vault.http.server:app_from_env"
 
 # settings a worker process needs, exported as VAULTSWITCH_* before uvicorn spawns workers
 _EXPORTED = (
@@ -94,8 +95,8 @@ def check_multi_worker(settings: VaultSettings) -> None:
 
 def prepare(settings: VaultSettings) -> None:
     """Run migrations and create the master key and token-signing key once, before workers start."""
-    from vaultswitch.vault.oauth import TokenIssuer
-    from vaultswitch.vault.service import VaultService
+    from vaultswitch.vault.core.service import VaultService
+    from vaultswitch.vault.http.oauth import TokenIssuer
 
     service = VaultService.open(settings)
     try:
@@ -116,6 +117,17 @@ def export_settings(settings: VaultSettings) -> None:
         os.environ["VAULTSWITCH_MASTER_KEY"] = settings.master_key.reveal()
 
 
+def app_from_env() -> ASGIApp:
+    """Import-string factory for uvicorn workers: settings come from `VAULTSWITCH_*` env."""
+    from vaultswitch.vault.http.app import create_app
+
+    settings = VaultSettings()
+    configure_logging(settings.log_level)
+    app = create_app(settings)
+    tune_gc()
+    return app
+
+
 def serve(settings: VaultSettings) -> None:
     """Run the server until interrupted (blocking)."""
     check_multi_worker(settings)
@@ -129,7 +141,7 @@ def serve(settings: VaultSettings) -> None:
         "lifespan": "on",
     }
     if settings.workers == 1:
-        from vaultswitch.vault.app import create_app
+        from vaultswitch.vault.http.app import create_app
 
         app = create_app(settings)
         tune_gc()

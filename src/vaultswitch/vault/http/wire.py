@@ -16,19 +16,19 @@ from starlette.types import Receive
 
 from vaultswitch.domain.redaction import scrub_text
 from vaultswitch.domain.secret import Secret
-from vaultswitch.vault.errors import (
+from vaultswitch.vault.core.errors import (
     BadRequest,
     PayloadTooLarge,
     UnsupportedMediaType,
     VaultApiError,
 )
-from vaultswitch.vault.formats import (
+from vaultswitch.vault.core.formats import (
     check_format,
     is_alias_shaped,
     validate_value_for_format,
     value_fits,
 )
-from vaultswitch.vault.models import (
+from vaultswitch.vault.core.models import (
     STORAGES,
     AliasReference,
     CreateItem,

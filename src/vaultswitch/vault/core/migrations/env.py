@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from alembic import context
 
-from vaultswitch.vault.store import VERSION_TABLE
+from vaultswitch.vault.core.store import VERSION_TABLE
 
 _connection = context.config.attributes.get("connection")
 if _connection is None:  # pragma: no cover - migrations always run via store.migrate()
-    raise RuntimeError("run vault migrations through vaultswitch.vault.store.migrate()")
+    raise RuntimeError("run vault migrations through vaultswitch.vault.core.store.migrate()")
 
 context.configure(
     connection=_connection,
