@@ -11,6 +11,7 @@ from rich.panel import Panel
 from rich.table import Table
 
 from vaultswitch import __version__
+from vaultswitch.processor.cli import processor_app
 from vaultswitch.vault.cli import vault_app
 
 app = typer.Typer(
@@ -20,6 +21,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(vault_app, name="vault")
+app.add_typer(processor_app, name="processor")
 console = Console(stderr=True)
 
 
