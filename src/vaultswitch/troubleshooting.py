@@ -271,6 +271,40 @@ OAUTH_CODES: tuple[Entry, ...] = (
 )
 
 
+# Codes of the connection test (`vaultswitch.client.checks`) that are not errors of the
+# hierarchy: the outcome codes, and a transport failure told apart from a 5xx answer.
+CHECK_CODES: tuple[Entry, ...] = (
+    Entry(
+        "ok",
+        200,
+        "connection check",
+        "The check passed.",
+        "Nothing to fix.",
+    ),
+    Entry(
+        "skipped",
+        200,
+        "connection check",
+        "The check did not run because a check it needs failed (e.g. `vault` needs `token`).",
+        "Fix the first failing check (its code and hint say how), then run the test again.",
+    ),
+    Entry(
+        "vault_unreachable",
+        503,
+        "connection check",
+        "No HTTP answer from the auth or vault host: the name did not resolve, the connection "
+        "was refused or timed out, or the TLS certificate is not trusted. The message names "
+        "the host.",
+        "Check the connector's auth_base_url / vault_base_url (host, port, http versus https) "
+        "and that the host resolves and is reachable from here (DNS, firewall, proxy); for a "
+        "TLS failure point ClientConfig.verify at the CA that signed the certificate; for a "
+        "vaultswitch vault check that it is running (`vaultswitch up`). A vault host built "
+        "from the vault ID does not exist when the vault ID is wrong or of the other "
+        "environment.",
+    ),
+)
+
+
 def connector_entries() -> tuple[Entry, ...]:
     """Errors raised by connectors and clients (the domain error hierarchy)."""
     return tuple(
@@ -280,7 +314,7 @@ def connector_entries() -> tuple[Entry, ...]:
 
 
 def all_entries() -> tuple[Entry, ...]:
-    return connector_entries() + VAULT_SERVER_CODES + OAUTH_CODES
+    return connector_entries() + CHECK_CODES + VAULT_SERVER_CODES + OAUTH_CODES
 
 
 def find_entries(code: str) -> list[Entry]:
@@ -315,16 +349,26 @@ def render_markdown() -> str:
         "  (sandbox IDs do not work in live), or credentials not assigned to the vault.",
         "- **Missing or expired alias** (`alias_not_found`): the insert failed, the alias was",
         "  deleted, or a VOLATILE alias outlived its TTL.",
+        "- **Network** (`vault_unreachable`): the auth or vault host gave no HTTP answer",
+        "  (DNS, connection refused, timeout, untrusted TLS certificate).",
         "",
     ]
     sections = (
         ("Connector and client errors", connector_entries()),
+        ("Connection check codes (`vaultswitch.client.checks`)", CHECK_CODES),
         ("Vault server errors (`errors[].code` in the VGS error body)", VAULT_SERVER_CODES),
         ("Token endpoint errors (`error` in the OAuth body)", OAUTH_CODES),
     )
     for title, entries in sections:
         lines += [f"## {title}", ""]
-        if entries is not VAULT_SERVER_CODES and entries is not OAUTH_CODES:
+        if entries is CHECK_CODES:
+            lines += [
+                "Each check of a connection test (`token`, then `vault`) reports `ok`, `skipped`",
+                "or the code of what went wrong: one of the errors above, or",
+                "`vault_unreachable` when a host gave no HTTP answer at all.",
+                "",
+            ]
+        elif entries is not VAULT_SERVER_CODES and entries is not OAUTH_CODES:
             lines += [
                 "The status is the one an API built on vaultswitch should answer with",
                 "(`error.status`): 424 Failed Dependency when the vault rejects the",
