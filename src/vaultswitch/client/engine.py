@@ -33,8 +33,12 @@ from vaultswitch.connectors.base import (
     SessionResult,
     VaultConnector,
     VaultRequestData,
+    require_credentials,
+    require_request_data,
+    require_request_items,
 )
 from vaultswitch.domain.errors import (
+    InvalidRequest,
     MalformedVaultResponse,
     RateLimited,
     VaultError,
@@ -178,6 +182,23 @@ def bind_credentials(key: str, credentials: Credentials) -> str:
             b"\x00" + (value.reveal() if isinstance(value, Secret) else str(value)).encode()
         )
     return digest.hexdigest()
+
+
+def require_connector(value: object) -> VaultConnector:
+    """``value`` if it is a connector, else InvalidRequest saying how to get one."""
+    if isinstance(value, VaultConnector):
+        return value
+    raise InvalidRequest(
+        f"connector must be a VaultConnector, not {type(value).__name__}",
+        field="connector",
+        hint='Pass a connector instance, e.g. VgsConnector(environment="sandbox") or '
+        'vaultswitch.connectors.registry.get_connector("vgs", **options).',
+    )
+
+
+def _check_flow_args(connector: object, credentials: object) -> None:
+    require_connector(connector)
+    require_credentials(credentials)
 
 
 def _build(
@@ -405,6 +426,7 @@ class Engine:
     def access_token(
         self, connector: VaultConnector, credentials: Credentials, force_refresh: bool
     ) -> Steps[AccessToken]:
+        _check_flow_args(connector, credentials)
         key = self.account(connector, credentials)
         if key is None:  # raises FlowNotSupported
             key = bind_credentials(connector.token_cache_key(credentials), credentials)
@@ -414,6 +436,8 @@ class Engine:
     def insert(
         self, connector: VaultConnector, credentials: Credentials, data: VaultRequestData
     ) -> Steps[InsertResult]:
+        _check_flow_args(connector, credentials)
+        require_request_data(data)
         return self.flow(
             connector, credentials, Flow.INSERT, lambda t: connector.insert(credentials, t, data)
         )
@@ -424,6 +448,8 @@ class Engine:
         credentials: Credentials,
         items: Sequence[VaultRequestData],
     ) -> Steps[list[InsertResult]]:
+        _check_flow_args(connector, credentials)
+        require_request_items(items)
         return self.flow(
             connector,
             credentials,
@@ -434,6 +460,8 @@ class Engine:
     def retrieve(
         self, connector: VaultConnector, credentials: Credentials, data: VaultRequestData
     ) -> Steps[RetrieveResult]:
+        _check_flow_args(connector, credentials)
+        require_request_data(data)
         return self.flow(
             connector,
             credentials,
@@ -444,6 +472,8 @@ class Engine:
     def delete(
         self, connector: VaultConnector, credentials: Credentials, data: VaultRequestData
     ) -> Steps[DeleteResult]:
+        _check_flow_args(connector, credentials)
+        require_request_data(data)
         return self.flow(
             connector, credentials, Flow.DELETE, lambda t: connector.delete(credentials, t, data)
         )
@@ -451,6 +481,8 @@ class Engine:
     def create_session(
         self, connector: VaultConnector, credentials: Credentials, data: VaultRequestData
     ) -> Steps[SessionResult]:
+        _check_flow_args(connector, credentials)
+        require_request_data(data)
         return self.flow(
             connector,
             credentials,
@@ -461,6 +493,13 @@ class Engine:
 
     def run(self, call: Call[T], connector: str) -> Steps[T]:
         """Send a ready-made call (no credentials check, no token handling) and parse it."""
+        if not isinstance(call, Call):
+            raise InvalidRequest(
+                f"call must be a Call, not {type(call).__name__}",
+                field="call",
+                hint="Pass what a connector flow returns, "
+                "e.g. connector.insert(credentials, token, data).",
+            )
         flow = call.requests[0].flow if call.requests else Flow.CREATE_SESSION
         started = perf_counter()
         try:

@@ -10,6 +10,7 @@ the only place that sends them.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -19,6 +20,7 @@ from vaultswitch.domain.cards import Card, CardNumber, NetworkToken
 from vaultswitch.domain.errors import (
     FlowNotSupported,
     InvalidCredentials,
+    InvalidRequest,
     MalformedVaultResponse,
     WrongCredentialType,
 )
@@ -98,15 +100,47 @@ class Call(Generic[T]):
 
 # --- credentials (Hyperswitch ConnectorAuthType shapes) ------------------------------------
 
+_CREDENTIAL_VALUE_HINT = (
+    "Pass each credential value as a str or a vaultswitch.domain.secret.Secret, e.g. "
+    'SignatureKey(api_key="<client id>", key1="<client secret>", api_secret="tntabc12345"); '
+    "a plain str is wrapped in a Secret when the credentials are built."
+)
+
+
+def _as_secret(value: object, field_name: str) -> Secret:
+    """A credential value as a Secret: a str is wrapped, anything else is a typed error."""
+    if isinstance(value, Secret):
+        return value
+    if isinstance(value, str):
+        return Secret(value)
+    raise InvalidCredentials(
+        f"{field_name} must be a str or Secret, not {type(value).__name__}",
+        field=f"connector_account_details.{field_name}",
+        hint=_CREDENTIAL_VALUE_HINT,
+    )
+
+
+def _wrap_secrets(instance: object, names: tuple[str, ...]) -> None:
+    for name in names:
+        value = getattr(instance, name)
+        if type(value) is not Secret:
+            object.__setattr__(instance, name, _as_secret(value, name))
+
 
 @dataclass(frozen=True, slots=True)
 class SignatureKey:
-    """Three secrets; for VGS: api_key = client ID, key1 = client secret, api_secret = vault ID."""
+    """Three secrets; for VGS: api_key = client ID, key1 = client secret, api_secret = vault ID.
+
+    Each value may be given as a str: it is wrapped in a :class:`Secret` on construction.
+    """
 
     api_key: Secret
     key1: Secret
     api_secret: Secret
     auth_type: ClassVar[str] = "SignatureKey"
+
+    def __post_init__(self) -> None:
+        _wrap_secrets(self, ("api_key", "key1", "api_secret"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,11 +149,17 @@ class BodyKey:
     key1: Secret
     auth_type: ClassVar[str] = "BodyKey"
 
+    def __post_init__(self) -> None:
+        _wrap_secrets(self, ("api_key", "key1"))
+
 
 @dataclass(frozen=True, slots=True)
 class HeaderKey:
     api_key: Secret
     auth_type: ClassVar[str] = "HeaderKey"
+
+    def __post_init__(self) -> None:
+        _wrap_secrets(self, ("api_key",))
 
 
 Credentials = SignatureKey | BodyKey | HeaderKey
@@ -135,8 +175,30 @@ _CREDENTIAL_FIELDS: dict[str, tuple[str, ...]] = {
 }
 
 
+def require_credentials(value: object) -> Credentials:
+    """``value`` if it is one of the credential types, else InvalidCredentials saying how to
+    build them (a ``connector_account_details`` mapping goes through :func:`parse_credentials`)."""
+    if isinstance(value, SignatureKey | BodyKey | HeaderKey):
+        return value
+    hint = (
+        "Build the credentials with SignatureKey(api_key, key1, api_secret) (VGS: client ID, "
+        "client secret, vault ID), or from Hyperswitch's connector_account_details JSON with "
+        "vaultswitch.connectors.base.parse_credentials(details)."
+    )
+    raise InvalidCredentials(
+        f"credentials must be SignatureKey, BodyKey or HeaderKey, not {type(value).__name__}",
+        field="connector_account_details",
+        hint=hint,
+    )
+
+
 def parse_credentials(details: Mapping[str, Any]) -> Credentials:
     """Build credentials from Hyperswitch's ``connector_account_details`` JSON shape."""
+    if not isinstance(details, Mapping):
+        raise InvalidCredentials(
+            f"connector_account_details must be a JSON object, not {type(details).__name__}",
+            field="connector_account_details",
+        )
     auth_type = details.get("auth_type")
     if auth_type not in _CREDENTIAL_TYPES:
         raise InvalidCredentials(
@@ -166,6 +228,10 @@ class AccessTokenGrant:
     expires_in: int
     scope: str | None = None
 
+    def __post_init__(self) -> None:
+        if type(self.token) is not Secret:
+            object.__setattr__(self, "token", _token_secret(self.token, "AccessTokenGrant"))
+
 
 @dataclass(frozen=True, slots=True)
 class AccessToken:
@@ -174,6 +240,39 @@ class AccessToken:
     token: Secret
     token_type: str
     expires_at: float
+
+    def __post_init__(self) -> None:
+        if type(self.token) is not Secret:
+            object.__setattr__(self, "token", _token_secret(self.token, "AccessToken"))
+
+
+def as_access_token(value: object) -> AccessToken | None:
+    """The token argument of a connector flow: an :class:`AccessToken`, None, or a bare bearer
+    token (str or Secret, wrapped with no known expiry); anything else is InvalidRequest."""
+    if value is None or isinstance(value, AccessToken):
+        return value
+    if isinstance(value, str | Secret):
+        return AccessToken(
+            value if isinstance(value, Secret) else Secret(value), "Bearer", math.inf
+        )
+    raise InvalidRequest(
+        f"the access token must be an AccessToken, str or Secret, not {type(value).__name__}",
+        field="access_token",
+        hint="Pass what client.access_token(connector, credentials) returns, or None for "
+        "connectors and API versions that use no token.",
+    )
+
+
+def _token_secret(value: object, owner: str) -> Secret:
+    if isinstance(value, Secret):
+        return value
+    if isinstance(value, str):
+        return Secret(value)
+    raise InvalidRequest(
+        f"{owner}.token must be a str or Secret, not {type(value).__name__}",
+        field="access_token",
+        hint="Pass the bearer token as a str or Secret; a str is wrapped in a Secret.",
+    )
 
 
 # --- vault data (Hyperswitch VaultRequestData / VaultResponseData) -------------------------
@@ -218,17 +317,87 @@ class NetworkTokenVaultIds:
 
 
 VaultId = SingleVaultId | CardVaultIds | NetworkTokenVaultIds
-VaultingData = Card | NetworkToken
+VaultingData = Card | NetworkToken | CardNumber
 
 
 @dataclass(frozen=True, slots=True)
 class VaultRequestData:
-    """Input of every vault flow; which fields matter depends on the flow."""
+    """Input of every vault flow; which fields matter depends on the flow.
+
+    Checked on construction: card data must already be a :class:`Card`,
+    :class:`NetworkToken` or :class:`CardNumber` (built with their ``parse``), so that it is
+    validated and held as secrets; anything else is an :class:`InvalidRequest` naming the field.
+    """
 
     vaulting_data: VaultingData | None = None
     connector_vault_id: VaultId | None = None
     connector_customer_id: str | None = None
     should_generate_multiple_tokens: bool = False
+
+    def __post_init__(self) -> None:
+        _check_request_fields(self)
+
+
+def require_request_data(value: object, name: str = "data") -> VaultRequestData:
+    """``value`` if it is a :class:`VaultRequestData`, else InvalidRequest naming ``name``."""
+    if isinstance(value, VaultRequestData):
+        return value
+    raise InvalidRequest(
+        f"{name} must be a VaultRequestData, not {type(value).__name__}",
+        field=name,
+        hint="Wrap the payment method: VaultRequestData(vaulting_data=Card.parse(...)) to "
+        "insert, VaultRequestData(connector_vault_id=result.vault_id) to retrieve or delete.",
+    )
+
+
+def require_request_items(items: object) -> Sequence[VaultRequestData]:
+    """``items`` if it is a sequence of :class:`VaultRequestData`, else InvalidRequest."""
+    if isinstance(items, VaultRequestData | str | bytes) or not isinstance(items, Sequence):
+        raise InvalidRequest(
+            f"items must be a list of VaultRequestData, not {type(items).__name__}",
+            field="items",
+            hint="Pass a list, e.g. insert_many(connector, credentials, [data1, data2]); "
+            "for one payment method use insert().",
+        )
+    for index, item in enumerate(items):
+        require_request_data(item, f"items[{index}]")
+    return items
+
+
+def _check_request_fields(data: VaultRequestData) -> None:
+    vaulting: object = data.vaulting_data
+    if vaulting is not None and not isinstance(vaulting, Card | NetworkToken | CardNumber):
+        raise InvalidRequest(
+            f"vaulting_data must be a Card, NetworkToken or CardNumber, "
+            f"not {type(vaulting).__name__}",
+            field="vaulting_data",
+            hint="Build card data with Card.parse(number, exp_month, exp_year, cvc, holder_name), "
+            "NetworkToken.parse(token, exp_month, exp_year, cryptogram) or CardNumber(number) "
+            "(vaultswitch.domain.cards): they validate it and keep it in Secrets.",
+        )
+    vault_id: object = data.connector_vault_id
+    if vault_id is not None and not isinstance(
+        vault_id, SingleVaultId | CardVaultIds | NetworkTokenVaultIds
+    ):
+        raise InvalidRequest(
+            f"connector_vault_id must be a SingleVaultId, CardVaultIds or NetworkTokenVaultIds, "
+            f"not {type(vault_id).__name__}",
+            field="connector_vault_id",
+            hint="Pass the vault_id of an InsertResult, or wrap a stored alias: "
+            "SingleVaultId(alias).",
+        )
+    customer: object = data.connector_customer_id
+    if customer is not None and not isinstance(customer, str):
+        raise InvalidRequest(
+            f"connector_customer_id must be a str, not {type(customer).__name__}",
+            field="connector_customer_id",
+        )
+    if not isinstance(data.should_generate_multiple_tokens, bool):
+        raise InvalidRequest(
+            "should_generate_multiple_tokens must be True or False, "
+            f"not {type(data.should_generate_multiple_tokens).__name__}",
+            field="should_generate_multiple_tokens",
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -270,6 +439,7 @@ class VaultConnector:
 
     def check_credentials(self, credentials: Credentials) -> None:
         """Raise WrongCredentialType / InvalidCredentials naming the field that is wrong."""
+        require_credentials(credentials)
         if not isinstance(credentials, self.accepted_credentials):
             accepted = ", ".join(t.auth_type for t in self.accepted_credentials)
             raise WrongCredentialType(

@@ -36,6 +36,9 @@ from vaultswitch.connectors.base import (
     VaultConnector,
     VaultId,
     VaultRequestData,
+    as_access_token,
+    require_request_data,
+    require_request_items,
 )
 from vaultswitch.connectors.registry import register_connector
 from vaultswitch.connectors.vgs_wire import (
@@ -504,7 +507,7 @@ class VgsConnector(VaultConnector):
     def insert(
         self, credentials: Credentials, token: AccessToken | None, data: VaultRequestData
     ) -> Call[InsertResult]:
-        many = self.insert_many(credentials, token, [data])
+        many = self.insert_many(credentials, token, [require_request_data(data)])
 
         def parse(responses: Sequence[HttpResponse]) -> InsertResult:
             return many.parse(responses)[0]
@@ -519,6 +522,8 @@ class VgsConnector(VaultConnector):
     ) -> Call[list[InsertResult]]:
         """Insert every payment method in as few requests as the 20-item limit allows."""
         account = self._account(credentials)
+        token = as_access_token(token)
+        require_request_items(items)
         planned: list[_Planned] = []
         for owner, data in enumerate(items):
             planned.extend(
@@ -612,6 +617,7 @@ class VgsConnector(VaultConnector):
         self, credentials: Credentials, token: AccessToken | None, data: VaultRequestData
     ) -> Call[RetrieveResult]:
         account = self._account(credentials)
+        token = as_access_token(token)
         vault_id = _vault_id_of(data)
         headers = self._headers(account, token, json_body=False)
         base = self._base(account)
@@ -676,6 +682,7 @@ class VgsConnector(VaultConnector):
         self, credentials: Credentials, token: AccessToken | None, data: VaultRequestData
     ) -> Call[DeleteResult]:
         account = self._account(credentials)
+        token = as_access_token(token)
         vault_id = _vault_id_of(data)
         base = self._base(account)
         if isinstance(vault_id, SingleVaultId):
@@ -780,7 +787,7 @@ def _parse_grant(response: HttpResponse) -> AccessTokenGrant:
 
 
 def _vault_id_of(data: VaultRequestData) -> VaultId:
-    vault_id: object = data.connector_vault_id
+    vault_id: object = require_request_data(data).connector_vault_id
     if vault_id is None:
         raise InvalidRequest("this flow needs connector_vault_id", field="connector_vault_id")
     if not isinstance(vault_id, SingleVaultId | CardVaultIds | NetworkTokenVaultIds):

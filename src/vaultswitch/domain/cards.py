@@ -213,14 +213,61 @@ def parse_holder_name(raw: str | None, *, field: str = "card_holder_name") -> st
     return name
 
 
+def _as_card_number(value: object, field: str) -> CardNumber:
+    if isinstance(value, CardNumber):
+        return value
+    if isinstance(value, str | Secret):
+        return CardNumber(value, field=field)  # validated, held in a Secret
+    raise InvalidCardData(
+        f"{field} must be a CardNumber, str or Secret, not {type(value).__name__}", field=field
+    )
+
+
+def _check_expiry(value: object, prefix: str) -> None:
+    if not isinstance(value, CardExpiry):
+        raise InvalidCardData(
+            f"{prefix} expiry must be a CardExpiry, not {type(value).__name__}",
+            field=f"{prefix}_exp_month",
+            hint="Build it with CardExpiry.parse(month, year), or build the whole "
+            f"{'card with Card' if prefix == 'card' else 'token with NetworkToken'}.parse(...).",
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class Card:
-    """A payment card as the orchestrator holds it. CVC is optional and never persisted."""
+    """A payment card as the orchestrator holds it. CVC is optional and never persisted.
+
+    Built directly, a ``number`` or ``cvc`` given as a plain str is validated and wrapped
+    (:class:`CardNumber`, :class:`Secret`); :meth:`parse` validates every field.
+    """
 
     number: CardNumber
     expiry: CardExpiry
     cvc: Secret | None = None
     holder_name: str | None = None
+
+    def __post_init__(self) -> None:
+        number: object = self.number
+        if type(number) is not CardNumber:
+            object.__setattr__(self, "number", _as_card_number(number, "card_number"))
+        _check_expiry(self.expiry, "card")
+        cvc: object = self.cvc
+        if cvc is not None and type(cvc) is not Secret:
+            if cvc == "":
+                object.__setattr__(self, "cvc", None)
+            elif isinstance(cvc, str):
+                object.__setattr__(self, "cvc", parse_cvc(cvc, self.number.brand))
+            elif not isinstance(cvc, Secret):
+                raise InvalidCardData(
+                    f"card_cvc must be a str or Secret, not {type(cvc).__name__}",
+                    field="card_cvc",
+                )
+        holder: object = self.holder_name
+        if holder is not None and not isinstance(holder, str):
+            raise InvalidCardData(
+                f"card_holder_name must be a str, not {type(holder).__name__}",
+                field="card_holder_name",
+            )
 
     @classmethod
     def parse(
@@ -253,6 +300,15 @@ class NetworkToken:
     expiry: CardExpiry
     cryptogram: Secret | None = None
 
+    def __post_init__(self) -> None:
+        token: object = self.token
+        if type(token) is not CardNumber:
+            object.__setattr__(self, "token", _as_card_number(token, "network_token"))
+        _check_expiry(self.expiry, "network_token")
+        cryptogram: object = self.cryptogram
+        if cryptogram is not None and type(cryptogram) is not Secret:
+            object.__setattr__(self, "cryptogram", parse_cryptogram(cryptogram))
+
     @classmethod
     def parse(
         cls,
@@ -263,10 +319,13 @@ class NetworkToken:
     ) -> NetworkToken:
         number = CardNumber(token, field="network_token")
         expiry = CardExpiry.parse(exp_month, exp_year, prefix="network_token_exp")
-        crypt: Secret | None = None
-        if cryptogram is not None:
-            text = cryptogram.reveal() if isinstance(cryptogram, Secret) else cryptogram
-            if not isinstance(text, str) or not 1 <= len(text.strip()) <= 128:
-                raise InvalidCardData("cryptogram must be 1-128 characters", field="cryptogram")
-            crypt = Secret(text.strip())
+        crypt = None if cryptogram is None else parse_cryptogram(cryptogram)
         return cls(number, expiry, crypt)
+
+
+def parse_cryptogram(raw: object) -> Secret:
+    """A network token cryptogram: 1-128 characters, returned as a Secret."""
+    text = raw.reveal() if isinstance(raw, Secret) else raw
+    if not isinstance(text, str) or not 1 <= len(text.strip()) <= 128:
+        raise InvalidCardData("cryptogram must be 1-128 characters", field="cryptogram")
+    return Secret(text.strip())

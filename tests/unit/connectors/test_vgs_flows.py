@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -334,17 +335,17 @@ def test_insert_malformed_answers(body: Any, match: str) -> None:
 @pytest.mark.parametrize(
     ("data", "field"),
     [
-        (VaultRequestData(), "vaulting_data"),
-        (VaultRequestData("4111111111111111"), "vaulting_data"),  # type: ignore[arg-type]
+        (lambda: VaultRequestData(), "vaulting_data"),
+        (lambda: VaultRequestData(PAN), "vaulting_data"),  # type: ignore[arg-type]
         (
-            VaultRequestData(CardNumber(PAN), should_generate_multiple_tokens=True),  # type: ignore[arg-type]
+            lambda: VaultRequestData(CardNumber(PAN), should_generate_multiple_tokens=True),
             "vaulting_data",
         ),
     ],
 )
-def test_insert_rejects_bad_data(data: VaultRequestData, field: str) -> None:
+def test_insert_rejects_bad_data(data: Callable[[], VaultRequestData], field: str) -> None:
     with pytest.raises(InvalidRequest) as info:
-        VgsConnector().insert(CREDS, TOKEN, data)
+        VgsConnector().insert(CREDS, TOKEN, data())  # a str PAN is refused on construction
     assert info.value.field == field
     assert PAN not in str(info.value)
 
