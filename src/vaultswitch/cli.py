@@ -11,6 +11,7 @@ from rich.panel import Panel
 from rich.table import Table
 
 from vaultswitch import __version__
+from vaultswitch.orchestrator.cli import orchestrator_app
 from vaultswitch.processor.cli import processor_app
 from vaultswitch.vault.cli import vault_app
 
@@ -22,6 +23,7 @@ app = typer.Typer(
 )
 app.add_typer(vault_app, name="vault")
 app.add_typer(processor_app, name="processor")
+app.add_typer(orchestrator_app, name="orchestrator")
 console = Console(stderr=True)
 
 

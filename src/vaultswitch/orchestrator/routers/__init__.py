@@ -1,0 +1,11 @@
+"""HTTP routers per resource: request/response models and handlers.
+
+A new resource is one module here with an ``APIRouter`` named ``router`` and one line
+in ``ROUTERS`` (the order ``create_app`` mounts them in).
+"""
+
+from fastapi import APIRouter
+
+from . import health
+
+ROUTERS: tuple[APIRouter, ...] = (health.router,)

@@ -1,0 +1,101 @@
+"""The orchestrator's tables (SQLAlchemy Core). Migrations in ``migrations/versions`` create
+them; a new table or column goes in both places (a test compares the two).
+
+Conventions: ids are strings made by :mod:`vaultswitch.orchestrator.ids`; every row
+carries ``merchant_id`` so each query filters by the caller's merchant; times are
+timezone-aware UTC; ``*_sealed`` columns hold :class:`~vaultswitch.orchestrator.crypto.Keyring`
+blobs (AES-256-GCM, bound to the row id) and are never returned as such.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+TS = sa.DateTime(timezone=True)
+
+merchants = sa.Table(
+    "merchants",
+    metadata,
+    sa.Column("id", sa.String(80), primary_key=True),
+    sa.Column("merchant_name", sa.String(64), nullable=False),
+    sa.Column("organization_id", sa.String(80), nullable=False),
+    sa.Column("publishable_key", sa.String(64), nullable=False, unique=True),
+    sa.Column("default_profile_id", sa.String(80), nullable=True),
+    sa.Column("metadata", sa.JSON(), nullable=True),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("modified_at", TS, nullable=False),
+)
+
+api_keys = sa.Table(
+    "api_keys",
+    metadata,
+    sa.Column("key_id", sa.String(64), primary_key=True),
+    sa.Column("merchant_id", sa.String(80), sa.ForeignKey("merchants.id"), nullable=False),
+    sa.Column("name", sa.String(64), nullable=False),
+    sa.Column("description", sa.String(256), nullable=True),
+    sa.Column("prefix", sa.String(16), nullable=False),
+    sa.Column("key_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("expires_at", TS, nullable=True),
+    sa.Column("revoked_at", TS, nullable=True),
+    sa.Index("ix_api_keys_merchant", "merchant_id"),
+)
+
+profiles = sa.Table(
+    "profiles",
+    metadata,
+    sa.Column("id", sa.String(80), primary_key=True),
+    sa.Column("merchant_id", sa.String(80), sa.ForeignKey("merchants.id"), nullable=False),
+    sa.Column("profile_name", sa.String(64), nullable=False),
+    sa.Column("return_url", sa.String(2048), nullable=True),
+    sa.Column("metadata", sa.JSON(), nullable=True),
+    sa.Column("is_external_vault_enabled", sa.Boolean(), nullable=False),
+    sa.Column("external_vault_connector_details", sa.JSON(), nullable=True),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("modified_at", TS, nullable=False),
+    sa.UniqueConstraint("merchant_id", "profile_name", name="uq_profiles_merchant_name"),
+)
+
+customers = sa.Table(
+    "customers",
+    metadata,
+    sa.Column("id", sa.String(80), primary_key=True),
+    sa.Column("merchant_id", sa.String(80), sa.ForeignKey("merchants.id"), nullable=False),
+    sa.Column("merchant_reference_id", sa.String(64), nullable=True),
+    # PII, sealed with the row id as associated data
+    sa.Column("name_sealed", sa.LargeBinary(), nullable=True),
+    sa.Column("email_sealed", sa.LargeBinary(), nullable=True),
+    sa.Column("phone_sealed", sa.LargeBinary(), nullable=True),
+    sa.Column("phone_country_code", sa.String(8), nullable=True),
+    sa.Column("description", sa.String(255), nullable=True),
+    sa.Column("metadata", sa.JSON(), nullable=True),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("modified_at", TS, nullable=False),
+    sa.UniqueConstraint(
+        "merchant_id", "merchant_reference_id", name="uq_customers_merchant_reference"
+    ),
+    sa.Index("ix_customers_merchant_created", "merchant_id", "created_at"),
+)
+
+connector_accounts = sa.Table(
+    "connector_accounts",
+    metadata,
+    sa.Column("id", sa.String(80), primary_key=True),
+    sa.Column("merchant_id", sa.String(80), sa.ForeignKey("merchants.id"), nullable=False),
+    sa.Column("profile_id", sa.String(80), sa.ForeignKey("profiles.id"), nullable=False),
+    sa.Column("connector_type", sa.String(32), nullable=False),
+    sa.Column("connector_name", sa.String(32), nullable=False),
+    sa.Column("connector_label", sa.String(128), nullable=False),
+    sa.Column("auth_type", sa.String(32), nullable=False),
+    # {"credentials": {...}, "metadata": {...}} sealed with the account id as associated data
+    sa.Column("secrets_sealed", sa.LargeBinary(), nullable=False),
+    sa.Column("disabled", sa.Boolean(), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("verification", sa.JSON(), nullable=True),
+    sa.Column("verified_at", TS, nullable=True),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("modified_at", TS, nullable=False),
+    sa.UniqueConstraint("profile_id", "connector_label", name="uq_connector_accounts_label"),
+    sa.Index("ix_connector_accounts_merchant", "merchant_id"),
+)
