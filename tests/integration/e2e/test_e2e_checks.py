@@ -14,8 +14,9 @@ from e2e_support import VaultAccount, serve_vault
 
 from vaultswitch.client import AsyncVaultClient, ClientConfig, RetryPolicy, VaultClient
 from vaultswitch.client.checks import CheckReport, check_connection, check_connection_async
-from vaultswitch.connectors.base import SignatureKey
-from vaultswitch.connectors.vgs import VgsConnector
+from vaultswitch.connectors.base import SignatureKey, VaultRequestData
+from vaultswitch.connectors.vgs import VgsConfig, VgsConnector
+from vaultswitch.domain.cards import Card
 from vaultswitch.domain.secret import Secret
 from vaultswitch.troubleshooting import find_entries
 from vaultswitch.vault.settings import VaultSettings
@@ -33,7 +34,8 @@ def _config(account: VaultAccount | None = None, **overrides: object) -> ClientC
 
 
 def _connector(account: VaultAccount, api_version: str = "v2", **urls: str) -> VgsConnector:
-    return VgsConnector(api_version=api_version, **{**account.connector_urls(), **urls})
+    options = {**account.connector_urls(), **urls, "api_version": api_version}
+    return VgsConnector(VgsConfig.from_options(options))
 
 
 def _check(
@@ -56,13 +58,13 @@ def _assert_explained(report: CheckReport) -> None:
 
 
 @pytest.fixture
-def closed_port() -> Iterator[int]:
+def closed_port() -> int:
     """A loopback port nothing listens on (bound, then released)."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
+    port: int = sock.getsockname()[1]
     sock.close()
-    yield port
+    return port
 
 
 @pytest.fixture
@@ -102,6 +104,11 @@ def test_the_test_writes_nothing_to_the_vault(http_account: VaultAccount) -> Non
     service = http_account.service
     assert service.list_audit(http_account.vault_id, action="alias.create") == []
     assert service.list_audit(http_account.vault_id, action="alias.delete") == []
+    # control: a write through the same connector does show up there
+    card = Card.parse("4111111111111111", "12", "2030")
+    with VaultClient(_config(http_account)) as client:
+        client.insert(_connector(http_account), http_account.oauth, VaultRequestData(card))
+    assert service.list_audit(http_account.vault_id, action="alias.create")
 
 
 def test_v1_basic_credentials_need_no_token(account: VaultAccount) -> None:
