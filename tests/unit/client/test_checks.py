@@ -28,7 +28,7 @@ from vaultswitch.client.checks import (
     diagnose,
     failure_kind,
     probe_alias,
-    target,
+    target_for,
     validate_steps,
 )
 from vaultswitch.client.engine import transport_error
@@ -235,7 +235,7 @@ def test_probe_alias_is_a_fresh_well_formed_uuid_alias() -> None:
 def test_target_tells_vgs_hosts_from_our_vault() -> None:
     vgs = VgsConnector()
     url = "https://tntabc12345.sandbox.vault-api.verygoodvault.com/aliases/x"
-    real = target(vgs, CREDS, "vault", url)
+    real = target_for(vgs, CREDS, "vault", url)
     assert real == Target(
         stage="vault",
         host="tntabc12345.sandbox.vault-api.verygoodvault.com",
@@ -246,14 +246,14 @@ def test_target_tells_vgs_hosts_from_our_vault() -> None:
         own_vault=False,
         host_has_vault_id=True,
     )
-    ours = target(LOCAL, CREDS, "token", "http://127.0.0.1:9/auth/realms/vgs/x")
+    ours = target_for(LOCAL, CREDS, "token", "http://127.0.0.1:9/auth/realms/vgs/x")
     assert (ours.host, ours.setting, ours.own_vault, ours.host_has_vault_id) == (
         "127.0.0.1:9",
         "auth_base_url",
         True,
         False,
     )
-    v1 = target(VgsConnector(api_version="v1"), CREDS, "vault", "https://api.x/aliases")
+    v1 = target_for(VgsConnector(api_version="v1"), CREDS, "vault", "https://api.x/aliases")
     assert (v1.setting, v1.api_version) == ("v1_base_url", "v1")
 
 

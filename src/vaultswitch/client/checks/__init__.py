@@ -17,7 +17,7 @@ from .connection import (
     check_connection,
     check_connection_async,
     probe_alias,
-    target,
+    target_for,
     token_check,
     vault_check,
 )
@@ -61,7 +61,7 @@ __all__ = [
     "failure_kind",
     "probe_alias",
     "run_steps",
-    "target",
+    "target_for",
     "token_check",
     "validate_steps",
     "vault_check",

@@ -70,7 +70,7 @@ def _vault_id(credentials: Credentials) -> str | None:
     return value if VAULT_ID_PATTERN.fullmatch(value) else None
 
 
-def target(connector: VaultConnector, credentials: Credentials, stage: str, url: str) -> Target:
+def target_for(connector: VaultConnector, credentials: Credentials, stage: str, url: str) -> Target:
     """Describe the endpoint of ``stage`` (``token`` or ``vault``) at ``url`` for the fixes."""
     if stage == "token":
         setting = "auth_base_url"
@@ -89,10 +89,14 @@ def target(connector: VaultConnector, credentials: Credentials, stage: str, url:
         api_version=_api_version(connector),
         vault_id=_vault_id(credentials),
         environment=environment if isinstance(environment, str) else None,
-        own_vault=bool(hostname) and not hostname.endswith(_VGS_DOMAINS),
+        own_vault=bool(hostname) and not _is_vgs_host(hostname),
         host_has_vault_id=isinstance(template, str)
         and "{vault_id}" in template.split("//", 1)[-1].split("/", 1)[0],
     )
+
+
+def _is_vgs_host(hostname: str) -> bool:
+    return any(hostname == d or hostname.endswith("." + d) for d in _VGS_DOMAINS)
 
 
 def _template_url(connector: VaultConnector, credentials: Credentials, setting: str) -> str:
@@ -131,7 +135,7 @@ def token_check(ctx: CheckContext) -> StepRun:
             url = call.requests[0].url
         grant = yield RunCall(call, connector.name)
     except VaultswitchError as exc:
-        return diagnose(exc, target(connector, credentials, "token", url))
+        return diagnose(exc, target_for(connector, credentials, "token", url))
     ctx.grant = grant
     ctx.token = AccessToken(grant.token, grant.token_type, time.time() + grant.expires_in)
     scopes = f", scopes: {grant.scope}" if grant.scope else ""
@@ -170,7 +174,7 @@ def vault_check(ctx: CheckContext) -> StepRun:
             url = call.requests[0].url
         yield RunCall(_probe(call), connector.name)
     except VaultswitchError as exc:
-        return diagnose(exc, target(connector, credentials, "vault", url))
+        return diagnose(exc, target_for(connector, credentials, "vault", url))
     vault_id = _vault_id(credentials)
     which = f"vault {vault_id}" if vault_id else "the vault"
     accepted = "the access token" if ctx.token is not None else "the credentials"
