@@ -97,6 +97,23 @@ def list_for_merchant(conn: Connection, merchant_id: str, *, limit: int, skip: i
     return [_record(row) for row in rows]
 
 
+def update(
+    conn: Connection, merchant_id: str, key_id: str, changes: dict[str, object]
+) -> ApiKey | None:
+    """Change name / description / expires_at of a live key; None if there is none."""
+    if changes:
+        conn.execute(
+            api_keys.update()
+            .where(
+                api_keys.c.key_id == key_id,
+                api_keys.c.merchant_id == merchant_id,
+                api_keys.c.revoked_at.is_(None),
+            )
+            .values(**changes)
+        )
+    return get(conn, merchant_id, key_id)
+
+
 def revoke(conn: Connection, merchant_id: str, key_id: str) -> bool:
     result = conn.execute(
         api_keys.update()

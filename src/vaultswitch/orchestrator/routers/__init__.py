@@ -6,6 +6,10 @@ in ``ROUTERS`` (the order ``create_app`` mounts them in).
 
 from fastapi import APIRouter
 
-from . import health
+from . import api_keys, health, merchants
 
-ROUTERS: tuple[APIRouter, ...] = (health.router,)
+ROUTERS: tuple[APIRouter, ...] = (
+    health.router,
+    merchants.router,
+    api_keys.router,
+)
