@@ -6,10 +6,11 @@ in ``ROUTERS`` (the order ``create_app`` mounts them in).
 
 from fastapi import APIRouter
 
-from . import api_keys, health, merchants
+from . import api_keys, health, merchants, profiles
 
 ROUTERS: tuple[APIRouter, ...] = (
     health.router,
     merchants.router,
     api_keys.router,
+    profiles.router,
 )
