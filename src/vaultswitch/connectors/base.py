@@ -290,16 +290,30 @@ class SingleVaultId:
 
 @dataclass(frozen=True, slots=True)
 class CardVaultIds:
-    """One alias per card field (Hyperswitch ``MultiVaultIdType::Card``)."""
+    """One alias per card field (Hyperswitch ``MultiVaultIdType::Card``, plus the holder name).
+
+    ``card_holder_name`` is None for a card stored without a holder name, and in ids stored
+    before holder names had an alias of their own: such a card is rebuilt without one.
+    """
 
     card_number: str
     card_exp_month: str
     card_exp_year: str
     card_cvc: str | None = None
+    card_holder_name: str | None = None
 
     def aliases(self) -> tuple[str, ...]:
-        base = (self.card_number, self.card_exp_month, self.card_exp_year)
-        return base if self.card_cvc is None else (*base, self.card_cvc)
+        return tuple(
+            alias
+            for alias in (
+                self.card_number,
+                self.card_exp_month,
+                self.card_exp_year,
+                self.card_cvc,
+                self.card_holder_name,
+            )
+            if alias is not None
+        )
 
 
 @dataclass(frozen=True, slots=True)

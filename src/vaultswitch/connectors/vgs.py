@@ -2,8 +2,9 @@
 
 Sans-IO: every flow returns a :class:`~vaultswitch.connectors.base.Call`. Single-token
 mode stores the whole card as one JSON value (Hyperswitch ``CardCustomData``, never
-the CVC); multi-token mode stores one alias per field with a per-field format and
-storage policy (CVC and cryptogram always VOLATILE).
+the CVC); multi-token mode stores one alias per field (number, expiry month and year,
+CVC, holder name) with a per-field format and storage policy (CVC and cryptogram
+always VOLATILE).
 """
 
 from __future__ import annotations
@@ -105,7 +106,7 @@ ALIAS_FORMATS = frozenset(
     }
 )
 
-CARD_FIELDS = ("card_number", "card_exp_month", "card_exp_year", "card_cvc")
+CARD_FIELDS = ("card_number", "card_exp_month", "card_exp_year", "card_cvc", "card_holder_name")
 NETWORK_TOKEN_FIELDS = (
     "network_token",
     "network_token_exp_month",
@@ -118,6 +119,7 @@ FIELD_CLASSIFIERS: Mapping[str, str] = {
     "card_exp_month": "card_expiry_month",
     "card_exp_year": "card_expiry_year",
     "card_cvc": "card_cvc",
+    "card_holder_name": "card_holder_name",
     "network_token": "payment_token",
     "network_token_exp_month": "token_expiry_month",
     "network_token_exp_year": "token_expiry_year",
@@ -128,6 +130,8 @@ VOLATILE_ONLY_FIELDS = frozenset({"card_cvc", "cryptogram"})
 EXPIRY_FIELDS = frozenset(
     {"card_exp_month", "card_exp_year", "network_token_exp_month", "network_token_exp_year"}
 )
+#: Values many cards share (one alias each under fingerprinting): kept on delete by default.
+HOLDER_NAME_FIELDS = frozenset({"card_holder_name"})
 
 
 # --- configuration -------------------------------------------------------------------------
@@ -142,7 +146,8 @@ class FieldPolicy:
 
 
 def default_field_policy() -> dict[str, FieldPolicy]:
-    """UUID everywhere; PERSISTENT for numbers and expiry, VOLATILE for CVC and cryptogram."""
+    """UUID everywhere; PERSISTENT for numbers, expiry and holder name, VOLATILE for CVC and
+    cryptogram."""
     return {
         name: FieldPolicy(
             "UUID",
@@ -239,6 +244,7 @@ class VgsConfig:
     field_policy: Mapping[str, FieldPolicy] = field(default_factory=default_field_policy)
     batch_size: int = MAX_BATCH_SIZE
     delete_expiry_aliases: bool = False
+    delete_holder_name_aliases: bool = False
 
     def __post_init__(self) -> None:
         env = self.environment.strip().lower() if isinstance(self.environment, str) else ""
@@ -273,6 +279,7 @@ class VgsConfig:
             "classifier": self.classifier.strip(),
             "field_policy": _field_policy(self.field_policy),
             "delete_expiry_aliases": bool(self.delete_expiry_aliases),
+            "delete_holder_name_aliases": bool(self.delete_holder_name_aliases),
         }
         for name, value in values.items():
             object.__setattr__(self, name, value)
@@ -594,6 +601,10 @@ class VgsConnector(VaultConnector):
                 ("card_exp_month", Secret(vaulting.expiry.month_str)),
                 ("card_exp_year", Secret(vaulting.expiry.year_str)),
                 ("card_cvc", vaulting.cvc),
+                (
+                    "card_holder_name",
+                    None if vaulting.holder_name is None else Secret(vaulting.holder_name),
+                ),
             ]
         else:
             values = [
@@ -705,11 +716,7 @@ class VgsConnector(VaultConnector):
         size = self.config.batch_size
         batches: list[tuple[StorageType, tuple[str, ...]]] = []
         for storage, named in self._storage_groups(vault_id):
-            keep = [
-                alias
-                for name, alias in named
-                if self.config.delete_expiry_aliases or name not in EXPIRY_FIELDS
-            ]
+            keep = [alias for name, alias in named if self._deletes(name)]
             unique = tuple(dict.fromkeys(keep))
             batches.extend((storage, unique[i : i + size]) for i in range(0, len(unique), size))
         requests = tuple(
@@ -731,6 +738,15 @@ class VgsConnector(VaultConnector):
             return DeleteResult(tuple(alias for _storage, chunk in batches for alias in chunk))
 
         return Call(requests, parse_multi)
+
+    def _deletes(self, name: str) -> bool:
+        """Whether a multi-token delete deletes the alias of field ``name``: expiry and holder
+        name aliases are shared by every card with the same value, so only when configured."""
+        if name in EXPIRY_FIELDS:
+            return self.config.delete_expiry_aliases
+        if name in HOLDER_NAME_FIELDS:
+            return self.config.delete_holder_name_aliases
+        return True
 
     # --- session ----------------------------------------------------------------------------
 
@@ -807,6 +823,7 @@ def _field_aliases(vault_id: CardVaultIds | NetworkTokenVaultIds) -> list[tuple[
             ("card_exp_month", vault_id.card_exp_month),
             ("card_exp_year", vault_id.card_exp_year),
             ("card_cvc", vault_id.card_cvc),
+            ("card_holder_name", vault_id.card_holder_name),
         ]
     else:
         pairs = [
@@ -834,11 +851,13 @@ def _rebuild(
         label = "card"
 
         def build() -> Card | NetworkToken:
+            holder = optional("card_holder_name")
             return Card.parse(
                 values["card_number"],
                 text("card_exp_month"),
                 text("card_exp_year"),
                 optional("card_cvc"),
+                None if holder is None else holder.reveal(),
             )
     else:
         label = "network token"
@@ -869,6 +888,7 @@ def _insert_result(aliases: Mapping[str, str], multiple: bool, vaulting: object)
             aliases["card_exp_month"],
             aliases["card_exp_year"],
             aliases.get("card_cvc"),
+            aliases.get("card_holder_name"),
         )
         return InsertResult(card_ids, card_ids.card_number)
     token_ids = NetworkTokenVaultIds(

@@ -94,7 +94,8 @@ def test_multi_token_insert_retrieve_delete(account: VaultAccount, api_version: 
         ids = stored.vault_id
         assert isinstance(ids, CardVaultIds)
         assert ids.card_cvc is not None
-        assert len(set(ids.aliases())) == 4
+        assert ids.card_holder_name is not None
+        assert len(set(ids.aliases())) == 5
 
         # the CVC lives only in VOLATILE storage: not readable as PERSISTENT
         assert (
@@ -111,6 +112,7 @@ def test_multi_token_insert_retrieve_delete(account: VaultAccount, api_version: 
         assert got.expiry == card.expiry
         assert got.cvc is not None
         assert got.cvc.reveal() == "1234"
+        assert got.holder_name == "Grace Hopper"
 
         deleted = client.delete(vgs, creds, VaultRequestData(connector_vault_id=ids))
         assert ids.card_number in deleted.deleted

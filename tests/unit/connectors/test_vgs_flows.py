@@ -379,10 +379,16 @@ def test_insert_multi_card_body_and_result() -> None:
                 "storage": "PERSISTENT",
             },
             {"value": CVC, "classifiers": ["card_cvc"], "format": "UUID", "storage": "VOLATILE"},
+            {
+                "value": "Jane Doe",
+                "classifiers": ["card_holder_name"],
+                "format": "UUID",
+                "storage": "PERSISTENT",
+            },
         ]
     }
-    result = call.parse([response(201, _created("t_pan", "t_mm", "t_yy", "t_cvc"))])
-    assert result.vault_id == CardVaultIds("t_pan", "t_mm", "t_yy", "t_cvc")
+    result = call.parse([response(201, _created("t_pan", "t_mm", "t_yy", "t_cvc", "t_name"))])
+    assert result.vault_id == CardVaultIds("t_pan", "t_mm", "t_yy", "t_cvc", "t_name")
     assert result.fingerprint_id == "t_pan"
 
 
