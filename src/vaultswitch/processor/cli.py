@@ -18,6 +18,17 @@ processor_app = typer.Typer(
 )
 
 
+#: settings field -> the flag (or variable) a user sets it with
+_FLAGS = {
+    "host": "--host",
+    "port": "--port",
+    "api_key": "--api-key / VAULTSWITCH_PROCESSOR_API_KEY",
+    "api_keys": "--api-key / VAULTSWITCH_PROCESSOR_API_KEYS",
+    "latency_ms": "--latency-ms",
+    "log_level": "--log-level",
+}
+
+
 def _fail(message: str, hint: str) -> typer.Exit:
     typer.echo(f"error: {message}\nhint: {hint}", err=True)
     return typer.Exit(2)
@@ -68,10 +79,10 @@ def serve(
         settings = ProcessorSettings(**{k: v for k, v in given.items() if v is not None})
     except ValidationError as exc:
         first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"]) or "settings"
-        raise _fail(
-            f"{where}: {first['msg']}", "see `vaultswitch processor serve --help`"
-        ) from None
+        name = str(first["loc"][0]) if first["loc"] else ""
+        where = _FLAGS.get(name, f"VAULTSWITCH_PROCESSOR_{name.upper()}")
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise _fail(f"{where}: {message}", "see `vaultswitch processor serve --help`") from None
     if not settings.accepted_api_keys():
         generated = "sk_sandbox_" + secrets.token_urlsafe(24)
         settings = settings.model_copy(update={"api_key": Secret(generated)})

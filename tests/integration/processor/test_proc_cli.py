@@ -169,7 +169,7 @@ def test_a_bad_key_is_refused_without_echoing_it() -> None:
         timeout=60,
     )
     assert result.returncode == 2
-    assert "api_keys" in result.stderr
+    assert "--api-key" in result.stderr
     assert "hint:" in result.stderr
     assert "short7!" not in result.stderr + result.stdout
 
