@@ -14,12 +14,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-import structlog
 from fastapi import FastAPI
 
 from vaultswitch import __version__
 from vaultswitch.client import AsyncVaultClient
 from vaultswitch.domain.secret import Secret
+from vaultswitch.orchestrator.log import logger
 
 from .context import AppContext
 from .crypto import Keyring, load_or_create_master_key, read_private_file, write_private_file
@@ -28,8 +28,6 @@ from .errors import install_handlers
 from .middleware import RequestContextMiddleware
 from .routers import ROUTERS
 from .settings import OrchestratorSettings
-
-log = structlog.get_logger("vaultswitch.orchestrator")
 
 DESCRIPTION = (
     "Hyperswitch v2-shaped API: merchant accounts, API keys, profiles, customers and "
@@ -46,7 +44,7 @@ def load_admin_api_key(settings: OrchestratorSettings) -> Secret:
         return Secret(settings.admin_api_key.reveal().strip())
     path = settings.resolved_admin_api_key_file()
     if not path.exists() and write_private_file(path, "adm_" + secrets.token_urlsafe(32)):
-        log.info("orchestrator.admin_key_created", path=str(path))
+        logger().info("orchestrator.admin_key_created", path=str(path))
     return Secret(read_private_file(path))
 
 

@@ -19,13 +19,12 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-import structlog
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-log = structlog.get_logger(__name__)
+from vaultswitch.orchestrator.log import logger
 
 KEY_BYTES = 32
 NONCE_BYTES = 12
@@ -81,7 +80,7 @@ def write_private_file(path: Path, text: str) -> bool:
 def read_private_file(path: Path) -> str:
     mode = path.stat().st_mode & 0o777
     if mode & 0o077:
-        log.warning("orchestrator.key_file_permissions", path=str(path), mode=oct(mode))
+        logger().warning("orchestrator.key_file_permissions", path=str(path), mode=oct(mode))
     return path.read_text(encoding="ascii").strip()
 
 
@@ -90,7 +89,7 @@ def load_or_create_master_key(key_text: str | None, key_file: Path) -> bytes:
     if key_text:
         return decode_key(key_text)
     if not key_file.exists() and write_private_file(key_file, encode_key(generate_key())):
-        log.info("orchestrator.master_key_created", path=str(key_file))
+        logger().info("orchestrator.master_key_created", path=str(key_file))
     return decode_key(read_private_file(key_file))
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -21,8 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from vaultswitch.domain.errors import VaultswitchError
 from vaultswitch.domain.redaction import scrub_text
-
-log = structlog.get_logger("vaultswitch.orchestrator")
+from vaultswitch.orchestrator.log import logger
 
 INVALID_REQUEST = "invalid_request"
 OBJECT_NOT_FOUND = "object_not_found"
@@ -323,7 +321,7 @@ def install_handlers(app: FastAPI) -> None:
     async def vaultswitch_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, VaultswitchError)
         if exc.status >= 500 and exc.status not in (501, 502, 503, 504):
-            log.error("vaultswitch_error", code=exc.code, error_type=type(exc).__name__)
+            logger().error("vaultswitch_error", code=exc.code, error_type=type(exc).__name__)
         return error_response(from_vaultswitch_error(exc), _request_id(request))
 
     async def validation_error(request: Request, exc: Exception) -> JSONResponse:

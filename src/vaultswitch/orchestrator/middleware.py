@@ -2,9 +2,10 @@
 
 Every response carries ``X-Request-Id`` (the caller's, when it is a short token, else a
 new one); every request is logged once as ``{"event": "request", "request_id", "method",
-"path", "status", "ms"}`` through the scrubbed structlog set-up (no query string, no
-headers, no bodies). An exception that escapes a handler is answered with Hyperswitch's
-500 body and logged by type only: its text may hold what the caller sent.
+"path", "status", "ms"}`` through the scrubbed structlog set-up. ``path`` is the route
+template; no query string, headers or bodies are logged. An exception that escapes a
+handler is answered with Hyperswitch's 500 body and logged by type only: its text may
+hold what the caller sent.
 """
 
 from __future__ import annotations
@@ -17,8 +18,7 @@ import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .errors import error_response, internal_error
-
-log = structlog.get_logger("vaultswitch.orchestrator")
+from .log import logger
 
 _VALID_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 
@@ -29,6 +29,15 @@ def _incoming_request_id(scope: Scope) -> str | None:
             text = value.decode("latin-1")
             return text if _VALID_REQUEST_ID.fullmatch(text) else None
     return None
+
+
+def _logged_path(scope: Scope) -> str:
+    """The route template (``/v2/customers/{customer_id}``) when a route matched: ids in
+    paths (a merchant reference may be an email address) stay out of the log."""
+    route_path = getattr(scope.get("route"), "path", None)
+    if isinstance(route_path, str):
+        return route_path
+    return str(scope.get("path", ""))[:200]
 
 
 class RequestContextMiddleware:
@@ -58,20 +67,20 @@ class RequestContextMiddleware:
             try:
                 await self.app(scope, receive, send_wrapper)
             except Exception as exc:
-                log.error(
+                logger().error(
                     "unhandled_error",
                     error_type=type(exc).__name__,
                     method=scope.get("method"),
-                    path=scope.get("path"),
+                    path=_logged_path(scope),
                 )
                 if status:  # the response had started: nothing sensible left to send
                     raise
                 await error_response(internal_error(), request_id)(scope, receive, send_wrapper)
             finally:
-                log.info(
+                logger().info(
                     "request",
                     method=scope.get("method"),
-                    path=scope.get("path"),
+                    path=_logged_path(scope),
                     status=status,
                     ms=round((time.perf_counter() - started) * 1000, 2),
                 )

@@ -6,11 +6,12 @@ in ``ROUTERS`` (the order ``create_app`` mounts them in).
 
 from fastapi import APIRouter
 
-from . import api_keys, health, merchants, profiles
+from . import api_keys, customers, health, merchants, profiles
 
 ROUTERS: tuple[APIRouter, ...] = (
     health.router,
     merchants.router,
     api_keys.router,
     profiles.router,
+    customers.router,
 )
