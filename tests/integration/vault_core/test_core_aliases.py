@@ -103,7 +103,10 @@ def test_fingerprints_are_per_vault(svc: VaultService, vault_id: str) -> None:
 def test_reference_adds_alias_and_returns_existing(svc: VaultService, vault_id: str) -> None:
     a = svc.create_aliases(vault_id, [nv(PAN, "UUID", "card")], CTX)[0]
     uuid_alias = a.aliases[0].alias
-    ref = svc.create_aliases(vault_id, [AliasReference(uuid_alias, "PFPT")], CTX)[0]
+    ref = svc.create_aliases(
+        vault_id, [AliasReference(uuid_alias, "PFPT")], CTX, caller_may_reveal=True
+    )[0]
+    assert ref.value is not None
     assert ref.value.reveal() == PAN
     assert ref.classifiers == ("card",)
     fmts = {x.format: x.alias for x in ref.aliases}
@@ -130,10 +133,26 @@ def test_reference_errors(svc: VaultService, vault_id: str) -> None:
 
 def test_mixed_items_keep_request_order(svc: VaultService, vault_id: str) -> None:
     first = svc.create_aliases(vault_id, [nv("v1")], CTX)[0].aliases[0].alias
-    out = svc.create_aliases(
-        vault_id, [nv("v2"), AliasReference(first, "RAW_UUID"), nv("val3", "GENERIC_T_FOUR")], CTX
-    )
-    assert [r.value.reveal() for r in out] == ["v2", "v1", "val3"]
+    items = [nv("v2"), AliasReference(first, "RAW_UUID"), nv("val3", "GENERIC_T_FOUR")]
+    out = svc.create_aliases(vault_id, items, CTX, caller_may_reveal=True)
+    assert [r.value.reveal() for r in out if r.value] == ["v2", "v1", "val3"]
+
+
+def test_reference_values_follow_the_reveal_rules(svc: VaultService, vault_id: str) -> None:
+    first = svc.create_aliases(vault_id, [nv("stored")], CTX)[0].aliases[0].alias
+    items = [nv("sent"), AliasReference(first, "RAW_UUID")]
+    hidden = svc.create_aliases(vault_id, items, CTX)  # by default the caller may not reveal
+    assert [r.value.reveal() if r.value else None for r in hidden] == ["sent", None]
+    assert {a.alias for a in hidden[1].aliases} >= {first}
+    svc.set_reveal(vault_id, False)
+    off = svc.create_aliases(vault_id, items, CTX, caller_may_reveal=True)
+    assert [r.value.reveal() if r.value else None for r in off] == ["sent", None]
+    assert svc.list_audit(vault_id=vault_id, action="alias.reveal") == []
+    svc.set_reveal(vault_id, True)
+    shown = svc.create_aliases(vault_id, items, CTX, caller_may_reveal=True)
+    assert [r.value.reveal() if r.value else None for r in shown] == ["sent", "stored"]
+    reveals = svc.list_audit(vault_id=vault_id, action="alias.reveal")
+    assert [(e.alias, e.detail) for e in reveals] == [(first, "PERSISTENT by create reference")]
 
 
 def test_validation_errors_name_the_item(svc: VaultService, vault_id: str) -> None:

@@ -281,9 +281,17 @@ def test_dumps_records_is_the_compact_json_of_records_payload() -> None:
             created_at=None,
             storage="VOLATILE",
         ),
+        Record(  # a withheld value (create by reference, caller may not reveal)
+            value=None,
+            classifiers=("x",),
+            aliases=(AliasInfo("tok_sandbox_3", "RAW_UUID"),),
+            created_at=None,
+            storage="PERSISTENT",
+        ),
     ]
-    for chosen in (records, records[:1], records[1:], []):
+    for chosen in (records, records[:1], records[1:], records[2:], []):
         assert wire.dumps_records(chosen) == wire.dumps(wire.records_payload(chosen))
+    assert b'"value"' not in wire.dumps_records(records[2:])
 
 
 def test_iso_utc_matches_strftime_for_any_timezone() -> None:

@@ -7,6 +7,7 @@ With fingerprinting on, a value already stored gets its existing alias of the fo
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -87,17 +88,24 @@ class AliasCreateMixin(AliasSupport):
         items: Sequence[CreateItem],
         ctx: AuditContext,
         validated: bool = False,
+        caller_may_reveal: bool = False,
     ) -> list[Record]:
         """Create (or find, with fingerprinting) one record per item, in request order.
 
         ``validated``: the items come from ``wire.parse_create``, which checks everything
         this method would check (and more), so the checks are not repeated.
+
+        A record carries the value its item sent. A reference item sent no value: its
+        record carries the stored value only when ``caller_may_reveal`` (the caller holds
+        the reveal scope, ``aliases:read``) and the vault has reveal on - and that is
+        audited as an ``alias.reveal``; otherwise its ``value`` is None.
         """
         if not validated:
             self._validate_items(items)
 
         def run(conn: Connection) -> list[Record]:
             vault = self._vault(conn, vault_id)
+            show_references = caller_may_reveal and vault.reveal_enabled
             now = utcnow()
             result: list[Record] = []
             audit_rows: list[tuple[Any, ...]] = []
@@ -112,6 +120,8 @@ class AliasCreateMixin(AliasSupport):
                         rec, outcome = self._reference_persistent(conn, vault, item, i, now)
                     else:
                         rec, outcome = self._create_persistent(conn, vault, item, now)
+                    if isinstance(item, AliasReference) and not show_references:
+                        rec = replace(rec, value=None)  # a value the caller did not send
                     result.append(rec)
                     if outcome == "created":  # a new record or entry: its one alias
                         alias = rec.aliases[0].alias
@@ -128,6 +138,17 @@ class AliasCreateMixin(AliasSupport):
                             f"{outcome} format={item.format} storage={item.storage}",
                         )
                     )
+                    if isinstance(item, AliasReference) and show_references:
+                        audit_rows.append(
+                            audit_params(
+                                ctx,
+                                now,
+                                vault.id,
+                                "alias.reveal",
+                                item.alias,
+                                detail=f"{item.storage} by create reference",
+                            )
+                        )
                 self._insert_audit_params(conn, audit_rows)
             except BaseException:
                 if volatile_created:

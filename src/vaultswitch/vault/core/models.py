@@ -77,23 +77,26 @@ class AliasInfo:
 
 @dataclass(frozen=True, slots=True)
 class Record:
-    """A stored value with its classifiers and aliases (VGS `RevealedData`)."""
+    """A stored value with its classifiers and aliases (VGS `RevealedData`).
 
-    value: Secret
+    ``value`` is None when the caller may not see it (a create-by-reference answered to a
+    caller that may not reveal); the wire form then leaves ``value`` out.
+    """
+
+    value: Secret | None
     classifiers: tuple[str, ...]
     aliases: tuple[AliasInfo, ...]
     created_at: datetime | None
     storage: str
 
     def to_wire(self) -> dict[str, Any]:
-        """VGS RevealedData JSON; contains the revealed value."""
-        return {
-            "value": self.value.reveal(),
-            "classifiers": list(self.classifiers),
-            "aliases": [{"alias": a.alias, "format": a.format} for a in self.aliases],
-            "created_at": iso_utc(self.created_at),
-            "storage": self.storage,
-        }
+        """VGS RevealedData JSON; contains the revealed value unless it is withheld."""
+        wire: dict[str, Any] = {} if self.value is None else {"value": self.value.reveal()}
+        wire["classifiers"] = list(self.classifiers)
+        wire["aliases"] = [{"alias": a.alias, "format": a.format} for a in self.aliases]
+        wire["created_at"] = iso_utc(self.created_at)
+        wire["storage"] = self.storage
+        return wire
 
 
 @dataclass(frozen=True, slots=True)

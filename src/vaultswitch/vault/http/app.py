@@ -229,6 +229,7 @@ class VaultHTTP:
             items,
             ctx,
             True,  # validated: parse_create checks everything the service would
+            principal.holds("aliases:read"),  # references carry a value only for a revealer
             volatile=_any_volatile(items),
         )
         return dumps_records(records)

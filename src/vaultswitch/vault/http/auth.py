@@ -34,9 +34,13 @@ class Principal:
     actor: str  # client id or access-credential username
     scopes: frozenset[str] | None  # None: every scope (v1 access credentials)
 
+    def holds(self, scope: str) -> bool:
+        """Whether the caller holds scope (v1 access credentials hold every scope)."""
+        return self.scopes is None or scope in self.scopes
+
     def require(self, scope: str) -> None:
         """403 INSUFFICIENT_SCOPE unless the caller holds scope."""
-        if self.scopes is not None and scope not in self.scopes:
+        if not self.holds(scope):
             raise Forbidden(f"the access token lacks the {scope} scope", code="INSUFFICIENT_SCOPE")
 
 

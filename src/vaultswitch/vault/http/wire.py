@@ -424,8 +424,9 @@ def _record_json(r: Record) -> str:
     classifiers = ",".join(map(_str, r.classifiers))
     aliases = ",".join(f'{{"alias":{_str(a.alias)},"format":{_str(a.format)}}}' for a in r.aliases)
     created = iso_utc(r.created_at)
+    value = "" if r.value is None else f'"value":{_str(r.value.reveal())},'
     return (
-        f'{{"value":{_str(r.value.reveal())},"classifiers":[{classifiers}],'
+        f'{{{value}"classifiers":[{classifiers}],'
         f'"aliases":[{aliases}],"created_at":{"null" if created is None else _str(created)},'
         f'"storage":{_str(r.storage)}}}'
     )
