@@ -758,6 +758,102 @@ class VgsConnector(VaultConnector):
         details = {"external_vault_id": account.vault_id, "sdk_env": self.config.environment}
         return Call((), lambda responses: SessionResult(details))
 
+    # --- one field as its own alias ---------------------------------------------------------
+
+    def field_storage(self, name: str) -> StorageType:
+        """The storage a lone alias of field ``name`` is written and read with."""
+        return self._policy_of(name).storage
+
+    def insert_field(
+        self, credentials: Credentials, token: AccessToken | None, name: str, value: Secret
+    ) -> Call[str]:
+        """Store one card field as an alias of its own, with that field's format and storage
+        (``card_cvc``: VOLATILE), and answer the alias. For a value that belongs with a card
+        stored in single-token mode, such as the CVC kept for the next payment."""
+        account = self._account(credentials)
+        token = as_access_token(token)
+        policy = self._policy_of(name)
+        if not isinstance(value, Secret) or not value.reveal():
+            raise InvalidRequest(f"{name} must be a non-empty Secret", field=name)
+        item = AliasItem(value, FIELD_CLASSIFIERS[name], policy.format, policy.storage)
+        headers = self._headers(account, token, json_body=True)
+        request = self._request(
+            "POST",
+            self._base(account) + "aliases",
+            Flow.INSERT,
+            headers,
+            create_body([item]),
+            retry_safe=False,
+        )
+        ctx = self._ctx(account, token, Endpoint.CREATE, f"create a {name} alias", "aliases:write")
+
+        def parse(responses: Sequence[HttpResponse]) -> str:
+            (response,) = _expect(responses, 1)
+            _raise_first_error(responses, ctx, (200, 201))
+            (alias,) = parse_create_response(response, [policy.format])
+            return alias
+
+        return Call((request,), parse)
+
+    def retrieve_field(
+        self, credentials: Credentials, token: AccessToken | None, name: str, alias: str
+    ) -> Call[Secret]:
+        """Reveal a lone alias of field ``name`` (read with that field's storage)."""
+        account = self._account(credentials)
+        token = as_access_token(token)
+        url = self._field_alias_url(account, name, alias)
+        request = self._request(
+            "GET", url, Flow.RETRIEVE, self._headers(account, token, json_body=False)
+        )
+        ctx = self._ctx(
+            account, token, Endpoint.ALIAS, f"reveal a {name} alias", "aliases:read", (alias,)
+        )
+
+        def parse(responses: Sequence[HttpResponse]) -> Secret:
+            (response,) = _expect(responses, 1)
+            _raise_first_error(responses, ctx, (200,))
+            return parse_reveal_single(response, alias)
+
+        return Call((request,), parse)
+
+    def delete_field(
+        self, credentials: Credentials, token: AccessToken | None, name: str, alias: str
+    ) -> Call[DeleteResult]:
+        """Delete a lone alias of field ``name`` (addressed with that field's storage)."""
+        account = self._account(credentials)
+        token = as_access_token(token)
+        url = self._field_alias_url(account, name, alias)
+        request = self._request(
+            "DELETE", url, Flow.DELETE, self._headers(account, token, json_body=False)
+        )
+        ctx = self._ctx(
+            account, token, Endpoint.ALIAS, f"delete a {name} alias", "aliases:delete", (alias,)
+        )
+
+        def parse(responses: Sequence[HttpResponse]) -> DeleteResult:
+            _expect(responses, 1)
+            _raise_first_error(responses, ctx, (200, 202, 204))
+            return DeleteResult((alias,))
+
+        return Call((request,), parse)
+
+    def _policy_of(self, name: str) -> FieldPolicy:
+        policy = self.config.field_policy.get(name) if isinstance(name, str) else None
+        if policy is None:
+            raise InvalidRequest(
+                f"{name!r} is not a card or network token field",
+                field="name",
+                hint=f"Fields: {', '.join(self.config.field_policy)}.",
+            )
+        return policy
+
+    def _field_alias_url(self, account: _Account, name: str, alias: str) -> str:
+        storage = self._policy_of(name).storage
+        if not isinstance(alias, str) or not alias.strip():
+            raise InvalidRequest("the alias is empty", field="alias")
+        query = "?storage=VOLATILE" if storage is StorageType.VOLATILE else ""
+        return self._base(account) + "aliases/" + quote(alias, safe="") + query
+
 
 # --- helpers -------------------------------------------------------------------------------
 
