@@ -19,6 +19,7 @@ import anyio.to_thread
 from vaultswitch.vault.core.errors import Forbidden, Unauthorized, VaultNotFoundError
 from vaultswitch.vault.core.service import VaultService
 from vaultswitch.vault.http.oauth import InvalidToken, TokenIssuer
+from vaultswitch.vault.http.wire import can_be_identifier
 
 _CACHE_MAX = 50_000
 BASIC_CACHE_SECONDS = 60.0
@@ -141,6 +142,8 @@ class Authenticator:
         username, sep, password = decoded.partition(":")
         if not sep or not username or not password:
             raise Unauthorized("malformed Basic credentials")
+        if not can_be_identifier(username):
+            raise Unauthorized("invalid vault access credentials")
         key = hashlib.blake2b(decoded.encode(), key=self._digest_key, digest_size=32).hexdigest()
         now = time.time()
         cached = self._basic.get(key)

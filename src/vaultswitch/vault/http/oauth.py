@@ -26,7 +26,7 @@ from starlette.responses import Response
 
 from vaultswitch.vault.core.models import SCOPES, AuditEvent, ServiceAccount
 from vaultswitch.vault.core.service import VaultService
-from vaultswitch.vault.http.wire import JSONBody, read_body
+from vaultswitch.vault.http.wire import JSONBody, can_be_identifier, read_body
 
 log = structlog.get_logger(__name__)
 
@@ -225,8 +225,12 @@ class TokenEndpoint:
             return oauth_error(400, "invalid_request", "Missing parameter: client_secret")
         state.client_id = _shown_client_id(client_id)
 
-        account = await anyio.to_thread.run_sync(
-            self._service.authenticate_client, client_id, client_secret
+        account = (
+            await anyio.to_thread.run_sync(
+                self._service.authenticate_client, client_id, client_secret
+            )
+            if can_be_identifier(client_id)
+            else None
         )
         source = request.client.host if request.client else None
         if account is None or account.disabled:

@@ -41,6 +41,10 @@ JSON_MEDIA_TYPE = "application/json"
 CLASSIFIER_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:/\-]{0,63}$")
 MAX_CLASSIFIERS = 32
 MAX_ALIAS_LENGTH = 128
+MAX_IDENTIFIER_LENGTH = 64  # client ids and access-credential usernames (core/store.py)
+# JSON may spell a lone UTF-16 surrogate ("\\ud800"), and body bytes are decoded with
+# "surrogatepass": such a string cannot be encoded (stored, fingerprinted, rendered) as UTF-8.
+_SURROGATE_RE = re.compile("[\ud800-\udfff]")
 
 _DUMPS = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
 
@@ -57,6 +61,25 @@ class JSONBody(Response):
 
     def render(self, content: Any) -> bytes:
         return dumps(content)
+
+
+def is_text(value: str) -> bool:
+    """True unless value holds a lone surrogate (the one thing UTF-8 cannot encode)."""
+    return value.isascii() or _SURROGATE_RE.search(value) is None
+
+
+def can_be_identifier(text: str) -> bool:
+    """True if text could equal a stored client id or username (a 64-character key column).
+
+    Anything else matches no row, so it is refused before the query: PostgreSQL cannot hold
+    NUL in text, and a lone surrogate cannot be encoded.
+    """
+    return len(text) <= MAX_IDENTIFIER_LENGTH and "\x00" not in text and is_text(text)
+
+
+def _encodable(text: str) -> str:
+    """text with any lone surrogate replaced by U+FFFD, so that it renders as UTF-8."""
+    return text if is_text(text) else _SURROGATE_RE.sub("\ufffd", text)
 
 
 def bad_request(detail: str, code: str = "INVALID_REQUEST") -> BadRequest:
@@ -78,8 +101,8 @@ def error_payload(
                 "status": status,
                 "title": title,
                 "code": code,
-                "detail": scrub_text(detail),
-                "href": scrub_text(href),
+                "detail": scrub_text(_encodable(detail)),
+                "href": scrub_text(_encodable(href)),
             }
         ],
         "trace_id": trace_id,
@@ -295,7 +318,7 @@ def _valid_new_value(item: Any) -> NewValue | None:
     fmt = item.get("format")
     if not isinstance(value, str) or not value or not isinstance(fmt, str):
         return None
-    if not value_fits(fmt, value):
+    if not is_text(value) or not value_fits(fmt, value):
         return None
     storage = item.get("storage")
     if storage is None:
@@ -360,6 +383,12 @@ def parse_create(body: Any, *, max_items: int) -> list[CreateItem]:
             )
         if not value:
             raise bad_request(f"{where}.value must not be empty", "INVALID_VALUE")
+        if not is_text(value):
+            raise bad_request(
+                f"{where}.value is not valid Unicode text: it holds a lone surrogate "
+                "(U+D800 to U+DFFF, as a JSON escape or as bytes); send UTF-8 text",
+                "INVALID_VALUE",
+            )
         validate_value_for_format(fmt, value, f"{where}.value")
         classifiers = parse_classifiers(item.get("classifiers"), f"{where}.classifiers")
         result.append(
