@@ -1,4 +1,4 @@
-"""Fixtures: a live orchestrator on loopback (SQLite, or PostgreSQL for `orchestrator_pg`)."""
+"""Fixtures: a live orchestrator on loopback (SQLite, or PostgreSQL too), our live vault."""
 
 from __future__ import annotations
 
@@ -6,7 +6,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from orch_support import Orchestrator, orchestrator_settings, serve_orchestrator
+from orch_support import (
+    LiveVault,
+    Orchestrator,
+    orchestrator_settings,
+    serve_orchestrator,
+    serve_vault,
+)
 
 
 @pytest.fixture
@@ -25,3 +31,10 @@ def any_orchestrator(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator
     settings = orchestrator_settings(tmp_path / "orchestrator", **overrides)
     with serve_orchestrator(settings) as live:
         yield live
+
+
+@pytest.fixture
+def live_vault(tmp_path: Path) -> Iterator[LiveVault]:
+    """Our vault on loopback: one vault, a service account (client id + secret) for it."""
+    with serve_vault(tmp_path / "vault") as vault:
+        yield vault

@@ -17,6 +17,61 @@ from vaultswitch.orchestrator.app import create_app
 from vaultswitch.orchestrator.settings import OrchestratorSettings
 
 
+@dataclass(frozen=True)
+class LiveVault:
+    """Our vault on loopback with one vault and a service account assigned to it."""
+
+    url: str
+    vault_id: str
+    client_id: str
+    client_secret: str
+
+    def metadata(self) -> dict[str, str]:
+        """Connector account metadata pointing the VGS connector at this vault."""
+        return {"vault_base_url": self.url + "/{{vault_id}}/", "auth_base_url": self.url + "/"}
+
+    def details(self, **override: str) -> dict[str, str]:
+        """``connector_account_details`` (SignatureKey) for this vault."""
+        return {
+            "auth_type": "SignatureKey",
+            "api_key": self.client_id,
+            "key1": self.client_secret,
+            "api_secret": self.vault_id,
+            **override,
+        }
+
+    def vgs_account(self, profile_id: str, **extra: Any) -> dict[str, Any]:
+        """A ``POST /v2/connector-accounts`` body for a VGS account on this vault."""
+        return {
+            "connector_type": "vault_processor",
+            "connector_name": "vgs",
+            "profile_id": profile_id,
+            "connector_account_details": self.details(),
+            "metadata": self.metadata(),
+            **extra,
+        }
+
+
+@contextmanager
+def serve_vault(data_dir: Path) -> Iterator[LiveVault]:
+    """Our vault server (imported here, in the tests only: the orchestrator never does)."""
+    from vaultswitch.vault.core.service import VaultService
+    from vaultswitch.vault.http.app import create_app as create_vault_app
+    from vaultswitch.vault.settings import VaultSettings
+
+    settings = VaultSettings(data_dir=data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    service = VaultService.open(settings)
+    server = LiveServer(create_vault_app(settings, service)).start()
+    try:
+        info = service.create_vault("orchestrator tests")
+        account, secret = service.create_service_account([info.vault_id])
+        yield LiveVault(server.url, info.vault_id, account.client_id, secret.reveal())
+    finally:
+        server.stop()
+        service.close()
+
+
 @dataclass
 class Orchestrator:
     """A live orchestrator: its URL, admin key and an httpx client on it."""

@@ -6,7 +6,7 @@ in ``ROUTERS`` (the order ``create_app`` mounts them in).
 
 from fastapi import APIRouter
 
-from . import api_keys, customers, health, merchants, profiles
+from . import api_keys, connector_accounts, customers, health, merchants, profiles
 
 ROUTERS: tuple[APIRouter, ...] = (
     health.router,
@@ -14,4 +14,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     api_keys.router,
     profiles.router,
     customers.router,
+    connector_accounts.router,
 )
