@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import hmac
 import json
-import os
 import re
 import secrets
 import time
@@ -33,7 +32,7 @@ from starlette.routing import Route, Router
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from vaultswitch.processor.errors import ApiError, invalid_api_key, missing_api_key, not_found
-from vaultswitch.processor.ledger import Authorization, Ledger, new_authorization_id
+from vaultswitch.processor.ledger import Authorization, Ledger, new_authorization_id, random_id
 from vaultswitch.processor.outcomes import decide
 from vaultswitch.processor.settings import ProcessorSettings
 from vaultswitch.processor.wire import (
@@ -238,7 +237,7 @@ def _request_id(scope: Scope) -> str:
             if _REQUEST_ID.fullmatch(text):
                 return text
             break
-    return "req_" + os.urandom(12).hex()
+    return random_id("req_")
 
 
 def _from_http_exception(exc: HTTPException) -> ApiError:

@@ -57,8 +57,18 @@ class Authorization:
         return body
 
 
+#: Letters only: a run of 12+ digits in an id could pass the Luhn check, and the log
+#: scrubber would then mask it as if it were a card number.
+_ID_ALPHABET = "abcdefghijklmnopqrstuvwxyz"
+
+
+def random_id(prefix: str, length: int = 24) -> str:
+    """``prefix`` + ``length`` random lower-case letters (24 letters: about 112 bits)."""
+    return prefix + "".join(secrets.choice(_ID_ALPHABET) for _ in range(length))
+
+
 def new_authorization_id() -> str:
-    return "auth_" + secrets.token_hex(12)
+    return random_id("auth_")
 
 
 @dataclass(slots=True)
