@@ -99,3 +99,53 @@ connector_accounts = sa.Table(
     sa.UniqueConstraint("profile_id", "connector_label", name="uq_connector_accounts_label"),
     sa.Index("ix_connector_accounts_merchant", "merchant_id"),
 )
+
+payments = sa.Table(
+    "payments",
+    metadata,
+    sa.Column("id", sa.String(80), primary_key=True),
+    sa.Column("merchant_id", sa.String(80), sa.ForeignKey("merchants.id"), nullable=False),
+    sa.Column("profile_id", sa.String(80), sa.ForeignKey("profiles.id"), nullable=False),
+    sa.Column("customer_id", sa.String(80), nullable=True),
+    sa.Column("status", sa.String(32), nullable=False),
+    sa.Column("amount", sa.BigInteger(), nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("merchant_reference_id", sa.String(64), nullable=True),
+    sa.Column("description", sa.String(255), nullable=True),
+    sa.Column("return_url", sa.String(2048), nullable=True),
+    sa.Column("metadata", sa.JSON(), nullable=True),
+    sa.Column("payment_method_id", sa.String(80), nullable=True),
+    sa.Column("payment_method_type", sa.String(32), nullable=True),
+    sa.Column("payment_method_subtype", sa.String(32), nullable=True),
+    sa.Column("connector_id", sa.String(80), nullable=True),
+    sa.Column("connector", sa.String(32), nullable=True),
+    sa.Column("connector_transaction_id", sa.String(128), nullable=True),
+    # the one processor attempt: its id is the processor's idempotency key; its state says
+    # whether the processor may have seen it (none, started, not_authorized, unknown, completed)
+    sa.Column("attempt_id", sa.String(80), nullable=True),
+    sa.Column("attempt_state", sa.String(16), nullable=False),
+    sa.Column("attempt_count", sa.Integer(), nullable=False),
+    sa.Column("lease_token", sa.String(32), nullable=True),
+    sa.Column("lease_until", TS, nullable=True),
+    sa.Column("error_code", sa.String(64), nullable=True),
+    sa.Column("error_message", sa.String(512), nullable=True),
+    sa.Column("error_reason", sa.String(512), nullable=True),
+    # the HTTP error an attempt ended with (status, code, message, hint, type, field)
+    sa.Column("failure", sa.JSON(), nullable=True),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("modified_at", TS, nullable=False),
+    sa.Index("ix_payments_merchant_created", "merchant_id", "created_at"),
+    sa.Index("ix_payments_merchant_customer", "merchant_id", "customer_id"),
+)
+
+payment_idempotency_keys = sa.Table(
+    "payment_idempotency_keys",
+    metadata,
+    sa.Column("merchant_id", sa.String(80), sa.ForeignKey("merchants.id"), primary_key=True),
+    sa.Column("idempotency_key", sa.String(255), primary_key=True),
+    # keyed HMAC of the operation and the canonical request body
+    sa.Column("request_hash", sa.String(64), nullable=False),
+    sa.Column("operation", sa.String(16), nullable=False),
+    sa.Column("payment_id", sa.String(80), nullable=False),
+    sa.Column("created_at", TS, nullable=False),
+)
