@@ -35,7 +35,14 @@ from vaultswitch.vault.core.models import AuditContext, CreateItem
 from vaultswitch.vault.core.service import VaultService
 from vaultswitch.vault.http.auth import Authenticator, Principal
 from vaultswitch.vault.http.groupcommit import GroupCommitter
-from vaultswitch.vault.http.oauth import CERTS_PATH, TOKEN_PATH, TokenEndpoint, TokenIssuer
+from vaultswitch.vault.http.methods import MethodNotAllowed, Methods
+from vaultswitch.vault.http.oauth import (
+    CERTS_PATH,
+    TOKEN_PATH,
+    TokenEndpoint,
+    TokenIssuer,
+    oauth_error,
+)
 from vaultswitch.vault.http.ratelimit import MemoryRateLimiter, RateLimiter, make_rate_limiter
 from vaultswitch.vault.http.routing import resolve_tenant
 from vaultswitch.vault.http.wire import (
@@ -62,7 +69,6 @@ T = TypeVar("T")
 PERSISTENT = "PERSISTENT"
 VOLATILE = "VOLATILE"
 _HEALTH_BODY = b'{"status":"ok"}'
-_ALL = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]
 _ALIAS_PREFIX = "/aliases/"
 _ALIAS_PREFIX_LEN = len(_ALIAS_PREFIX)
 
@@ -79,12 +85,6 @@ class RequestState:
         self.vault_id: str | None = None
         self.client_id: str | None = None
         self.remaining: int | None = None
-
-
-class MethodNotAllowed(VaultApiError):
-    default_status = 405
-    default_title = "Method not allowed"
-    default_code = "METHOD_NOT_ALLOWED"
 
 
 class RouteNotFound(VaultApiError):
@@ -193,23 +193,6 @@ class VaultHTTP:
 
     async def certs(self, request: Request) -> Response:
         return JSONBody(self.issuer.jwks())
-
-    async def aliases(self, request: Request) -> Response:
-        if request.method == "POST":
-            return await self.create(request)
-        if request.method == "GET":
-            return await self.reveal_many(request)
-        raise MethodNotAllowed("use POST (create) or GET (reveal) on /aliases")
-
-    async def alias(self, request: Request) -> Response:
-        method = request.method
-        if method == "GET":
-            return await self.reveal_one(request)
-        if method == "PUT":
-            return await self.update(request)
-        if method == "DELETE":
-            return await self.delete_one(request)
-        raise MethodNotAllowed("use GET, PUT or DELETE on /aliases/{alias}")
 
     async def create(self, request: Request) -> Response:
         body = await self.create_core(request.scope, request.receive)
@@ -327,9 +310,6 @@ class VaultHTTP:
         return Response(status_code=204)
 
     async def delete_many(self, request: Request) -> Response:
-        if request.method != "POST":
-            # GET/PUT/DELETE /aliases/delete address an alias literally named "delete"
-            return await self.alias(request)
         principal, ctx = await self._principal(request)
         principal.require("aliases:delete")
         aliases, body_storage = parse_batch_delete(
@@ -350,16 +330,21 @@ class VaultHTTP:
         raise RouteNotFound("no such endpoint; see docs/vault-api.md")
 
     def router(self) -> Router:
-        """The routes (each endpoint dispatches on the method itself, so errors stay VGS-shaped)."""
-        routes = [
-            Route("/health", self.health, methods=["GET"]),
-            Route("/ready", self.ready, methods=["GET"]),
-            Route(TOKEN_PATH, self.token_endpoint.handle, methods=_ALL),
-            Route(CERTS_PATH, self.certs, methods=["GET"]),
-            Route("/aliases", self.aliases, methods=_ALL),
-            Route("/aliases/delete", self.delete_many, methods=_ALL),
-            Route("/aliases/{alias}", self.alias, methods=_ALL),
-        ]
+        """The routes; each path's method table answers OPTIONS and refuses other methods
+        with a 405 and `Allow` in its endpoint's error shape (Starlette sees every method)."""
+        token = Methods({"POST": self.token_endpoint.handle}, refuse=_refuse_oauth)
+        tables = {
+            "/health": Methods({"GET": self.health, "HEAD": self.health}),
+            "/ready": Methods({"GET": self.ready, "HEAD": self.ready}),
+            TOKEN_PATH: token,
+            CERTS_PATH: Methods({"GET": self.certs, "HEAD": self.certs}),
+            "/aliases": Methods({"GET": self.reveal_many, "POST": self.create}),
+            "/aliases/delete": Methods({"POST": self.delete_many}),
+            "/aliases/{alias}": Methods(
+                {"GET": self.reveal_one, "PUT": self.update, "DELETE": self.delete_one}
+            ),
+        }
+        routes = [Route(path, table) for path, table in tables.items()]
         return DirectRouter(
             routes,
             hot={"POST": self.create_asgi},
@@ -556,9 +541,18 @@ def _any_volatile(items: list[CreateItem]) -> bool:
     return any(item.storage == VOLATILE for item in items)
 
 
+def _refuse_oauth(method: str, allow: str) -> Response:
+    """The token endpoint's 405, in the OAuth error shape its clients parse."""
+    return oauth_error(
+        405, "invalid_request", f"HTTP method {method[:20]} not allowed; use POST", {"Allow": allow}
+    )
+
+
 def _from_http_exception(exc: HTTPException) -> VaultApiError:
     if exc.status_code == 405:
-        return MethodNotAllowed("HTTP method not allowed on this endpoint")
+        return MethodNotAllowed(
+            "HTTP method not allowed on this endpoint", headers=dict(exc.headers or {})
+        )
     if exc.status_code == 404:
         return RouteNotFound("no such endpoint; see docs/vault-api.md")
     return VaultApiError(
