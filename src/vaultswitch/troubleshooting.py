@@ -227,11 +227,25 @@ VAULT_SERVER_CODES: tuple[Entry, ...] = tuple(
             "Check `database_url` / `redis_url` and that the servers are up; retry.",
         ),
         (
+            "MASTER_KEY_ROTATED",
+            503,
+            "The database moved to a new master key (`vaultswitch vault rotate-master-key` "
+            "ran in another process) and this server cannot load it: its key comes from "
+            "VAULTSWITCH_MASTER_KEY, or its key file does not hold the new key. A server "
+            "whose key file `rotate-master-key` replaced loads the new key by itself.",
+            "Restart the server with the new key: set VAULTSWITCH_MASTER_KEY to the content "
+            "of the file `vaultswitch vault rotate-master-key --output FILE` wrote, then "
+            "`vaultswitch vault serve` (with the server's `--data-dir`, as the detail shows).",
+        ),
+        (
             "MASTER_KEY_MISMATCH",
             500,
             "The master key does not open this database's keys.",
-            "Start with the master key this database was created with "
-            "(VAULTSWITCH_MASTER_KEY or the key file in the data dir).",
+            "Start with the master key the database is under now: after a rotation that is "
+            "the newest key `vaultswitch vault rotate-master-key` wrote (the key file it "
+            "replaced, or its `--output` file when the key comes from VAULTSWITCH_MASTER_KEY). "
+            "If the key ids in the detail match, a wrapped key was altered: restore the "
+            "database from a backup.",
         ),
         (
             "INVALID_MASTER_KEY",

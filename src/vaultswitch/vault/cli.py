@@ -322,43 +322,76 @@ def rotate_master_key(
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Re-wrap every vault key under a new master key."""
+    """Re-wrap every vault key under a new master key.
+
+    With a key file, running vault servers load the new key on their own; with
+    VAULTSWITCH_MASTER_KEY they must be restarted with the new key.
+    """
     from vaultswitch.vault.core.crypto import generate_key, write_master_key_file
+    from vaultswitch.vault.core.master_key import MasterKeySource
 
     settings = _settings(data_dir=data_dir, database_url=database_url)
-    from_env = settings.master_key is not None
-    if from_env and output is None:
+    source = MasterKeySource.of(settings)
+    if source.from_env and output is None:
         raise _fail(
             "OUTPUT_REQUIRED",
             "the master key comes from VAULTSWITCH_MASTER_KEY, so the new key cannot be "
             "written in its place",
             "pass --output FILE; the new key is written there (mode 0600) and never printed",
         )
-    key_file = settings.resolved_master_key_file()
-    staged = output if from_env else key_file.with_name(key_file.name + ".new")
+    staged = output if source.from_env else source.staged_file
     assert staged is not None
-    new_key = generate_key()
-    if not write_master_key_file(staged, new_key):
-        raise _fail(
-            "FILE_EXISTS",
-            f"{staged} already exists",
-            "remove it (a previous rotation may have stopped half-way) and retry",
-        )
     with _service(data_dir, database_url) as service:
+        if not source.from_env and staged.exists():
+            if service.master_key_id == _key_id_of(staged):
+                # a rotation committed but stopped before replacing the key file: finish it
+                os.replace(staged, source.key_file)
+                _audit(service, "admin.master_key.rotate", None, "finished: key file replaced")
+                _emit({"rewrapped_keys": 0, "key_file": str(source.key_file), **_KEY_FILE_NOTE})
+                return
+            raise _fail(
+                "FILE_EXISTS",
+                f"{staged} already exists and the database is not under the key it holds",
+                f"a rotation stopped before its commit: unless another rotate-master-key is "
+                f"running, delete {staged} and run the command again",
+            )
+        new_key = generate_key()
+        if not write_master_key_file(staged, new_key):
+            raise _fail(
+                "FILE_EXISTS",
+                f"{staged} already exists",
+                "pass --output with a path that does not exist yet",
+            )
         count = service.rotate_master_key(new_key)
         _audit(service, "admin.master_key.rotate", None, f"{count} keys re-wrapped")
     result: dict[str, Any] = {"rewrapped_keys": count}
-    if from_env:
+    if source.from_env:
         result["new_key_file"] = str(staged)
         result["instructions"] = (
-            f"set VAULTSWITCH_MASTER_KEY to the content of {staged} for every vault process, "
-            "restart them, then delete the file"
+            f"set VAULTSWITCH_MASTER_KEY to the content of {staged} for every vault process "
+            "and restart them (until then they answer 503 MASTER_KEY_ROTATED where they need "
+            "the new key: a new vault or data key); then delete the file"
         )
     else:
-        os.replace(staged, key_file)
-        result["key_file"] = str(key_file)
-        result["instructions"] = "restart running vault processes so they load the new key file"
+        os.replace(staged, source.key_file)
+        result["key_file"] = str(source.key_file)
+        result.update(_KEY_FILE_NOTE)
     _emit(result)
+
+
+_KEY_FILE_NOTE = {
+    "instructions": "running vault servers that read this key file load the new key "
+    "by themselves the next time they need it; nothing else to do"
+}
+
+
+def _key_id_of(path: Path) -> str | None:
+    from vaultswitch.vault.core.crypto import decode_master_key, master_key_id
+
+    try:
+        return master_key_id(decode_master_key(path.read_text(encoding="ascii")))
+    except (OSError, UnicodeDecodeError, VaultApiError):
+        return None
 
 
 # --- audit ---------------------------------------------------------------------------------

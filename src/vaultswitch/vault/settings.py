@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
@@ -14,6 +15,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from vaultswitch.domain.secret import Secret
 
 DEFAULT_CONFIG_FILE = Path("vaultswitch.toml")
+DEFAULT_DATA_DIR = Path(".vaultswitch")
 
 
 def _config_file() -> Path | None:
@@ -61,7 +63,7 @@ class VaultSettings(BaseSettings):
         env_prefix="VAULTSWITCH_", extra="ignore", validate_default=True
     )
 
-    data_dir: Path = Path(".vaultswitch")
+    data_dir: Path = DEFAULT_DATA_DIR
     database_url: str | None = None
     redis_url: str | None = None
     redis_prefix: str = "vaultswitch:"
@@ -105,3 +107,13 @@ class VaultSettings(BaseSettings):
     def resolved_master_key_file(self) -> Path:
         """Where the master key file lives when no key is given directly."""
         return self.master_key_file or self.data_dir / "master.key"
+
+    def data_dir_flag(self) -> str:
+        """`` --data-dir DIR`` for a command shown in a hint ("" for the default data dir).
+
+        With it, an admin command copied from a hint works on this process's data, even
+        from another working directory or shell.
+        """
+        if self.data_dir == DEFAULT_DATA_DIR:
+            return ""
+        return " --data-dir " + shlex.quote(str(self.data_dir.resolve()))

@@ -2,7 +2,9 @@
 
 On top of the units of work (``transactions.py``) it reads vault rows (cached within a
 SQLite batch), keeps the unwrapped fingerprint and data keys, checks that the database
-is still under this process's master key, and gets or creates sealed server secrets.
+is still under this process's master key (and switches to the new one after a rotation
+by another process, see ``TransactionalCore._adopt_master``), and gets or creates sealed
+server secrets.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from vaultswitch.vault.core.store import (
     utcnow,
     vaults,
 )
-from vaultswitch.vault.core.transactions import TransactionalCore
+from vaultswitch.vault.core.transactions import MasterKeyStale, TransactionalCore
 from vaultswitch.vault.core.vault_row import VaultRow, vault_from_row
 
 _VAULT_CACHE_MAX = 10_000
@@ -74,7 +76,7 @@ class ServiceCore(TransactionalCore):
     def _fp_key(self, vault: VaultRow) -> bytes:
         key = self._fp_keys.get(vault.id)
         if key is None:
-            key = self._master.unwrap(vault.fingerprint_key, crypto.fingerprint_key_aad(vault.id))
+            key = self._unwrap(vault.fingerprint_key, crypto.fingerprint_key_aad(vault.id))
             self._fp_keys[vault.id] = key
         return key
 
@@ -89,23 +91,32 @@ class ServiceCore(TransactionalCore):
             if wrapped is None:
                 raise MasterKeyMismatch(f"data key version {version} of {vault_id} is missing")
             key = crypto.DataKey(
-                self._master.unwrap(bytes(wrapped), crypto.data_key_aad(vault_id, version)),
-                version,
+                self._unwrap(bytes(wrapped), crypto.data_key_aad(vault_id, version)), version
             )
             self._data_keys[(vault_id, version)] = key
         return key
 
+    def _unwrap(self, blob: bytes, aad: bytes) -> bytes:
+        """Open a blob wrapped by the master key; MasterKeyStale if ours does not open it."""
+        try:
+            return self._master.unwrap(blob, aad)
+        except MasterKeyMismatch as exc:
+            raise MasterKeyStale(exc.detail) from None
+
     def _assert_master_current(self, conn: Connection) -> None:
-        """Before wrapping new keys: the DB must still be under our master key."""
+        """Before wrapping new keys: wrap under the master key the DB is under now.
+
+        After a rotation by another process this process loads the new key from its key
+        source (or answers 503 MASTER_KEY_ROTATED when it cannot).
+        """
         stmt = sa.select(master_key_check.c.key_id).where(master_key_check.c.id == 1)
         if conn.dialect.name == "postgresql":
             stmt = stmt.with_for_update(read=True)
         key_id = conn.execute(stmt).scalar_one_or_none()
+        if key_id is None:
+            raise MasterKeyMismatch("the vault database has no master key check row")
         if key_id != self._master.key_id:
-            raise MasterKeyMismatch(
-                f"the database is under master key id {key_id}, this process has "
-                f"{self._master.key_id} (was the master key rotated? restart with the new key)"
-            )
+            self._adopt_master(key_id)
 
     def _check_count(self, n: int, what: str = "data") -> None:
         if n == 0:
@@ -139,7 +150,7 @@ class ServiceCore(TransactionalCore):
                 sealed = conn.execute(
                     sa.select(server_secrets.c.sealed).where(server_secrets.c.name == name)
                 ).scalar_one()
-            return self._master.unwrap(bytes(sealed), crypto.server_secret_aad(name))
+            return self._unwrap(bytes(sealed), crypto.server_secret_aad(name))
 
         value = self._run(run)
         self._secrets[name] = value

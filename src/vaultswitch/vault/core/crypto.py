@@ -134,8 +134,8 @@ class MasterKey:
             hint = f" (database expects key id {expected_id})" if expected_id else ""
             raise MasterKeyMismatch(
                 f"the master key (id {self.key_id}) does not open this vault database's keys"
-                f"{hint}; set VAULTSWITCH_MASTER_KEY or the key file to the key it was "
-                "created with"
+                f"{hint}; set VAULTSWITCH_MASTER_KEY or the key file to the key the database "
+                "is under now (after a rotation: the newest key rotate-master-key wrote)"
             ) from None
 
     def check_value(self) -> bytes:

@@ -72,6 +72,14 @@ class VaultNotFoundError(VaultApiError):
     default_code = "VAULT_NOT_FOUND"
 
 
+class NoVaultData(VaultApiError):
+    """404: an admin command that only reads (or needs an existing vault) found no store."""
+
+    default_status = 404
+    default_title = "Not found"
+    default_code = "NO_VAULT_DATA"
+
+
 class Conflict(VaultApiError):
     """409: e.g. ALIAS_SPACE_EXHAUSTED when no free alias of a short format is left."""
 
@@ -108,6 +116,12 @@ class ServiceUnavailable(VaultApiError):
     default_status = 503
     default_title = "Service unavailable"
     default_code = "STORAGE_UNAVAILABLE"
+
+
+class MasterKeyRotated(ServiceUnavailable):
+    """503: the database moved to a newer master key that this process cannot load."""
+
+    default_code = "MASTER_KEY_ROTATED"
 
 
 class MasterKeyMismatch(VaultApiError):

@@ -118,7 +118,10 @@ class KeysMixin(ServiceCore):
         """Re-wrap every data key, fingerprint key and server secret under new_key.
 
         Returns how many keys were re-wrapped. The caller stores the new key (env or
-        key file); other processes using the old key must be restarted.
+        key file). Other processes notice the new key id the next time they unwrap or
+        wrap a key under it and load the new key from their key source (see
+        ``TransactionalCore._adopt_master``); with the key in their environment they
+        cannot, and answer 503 MASTER_KEY_ROTATED until restarted with it.
         """
         new_master = crypto.MasterKey(new_key)
         old = self._master

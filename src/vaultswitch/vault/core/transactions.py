@@ -20,9 +20,10 @@ import structlog
 from sqlalchemy.engine import Connection, Engine
 
 from vaultswitch.vault.core import crypto, rawsql
-from vaultswitch.vault.core.errors import ServiceUnavailable
+from vaultswitch.vault.core.errors import MasterKeyMismatch, MasterKeyRotated, ServiceUnavailable
+from vaultswitch.vault.core.master_key import MasterKeySource
 from vaultswitch.vault.core.models import AuditContext
-from vaultswitch.vault.core.store import audit_log
+from vaultswitch.vault.core.store import audit_log, master_key_check
 from vaultswitch.vault.core.vault_row import VaultRow
 from vaultswitch.vault.core.volatile import VolatileStore
 from vaultswitch.vault.settings import VaultSettings
@@ -39,6 +40,17 @@ class Retry(Exception):
     """Internal: a concurrent change was seen; run the transaction again."""
 
 
+class MasterKeyStale(MasterKeyMismatch):
+    """A wrapped key did not open with this process's master key.
+
+    ``_run`` then looks whether the database moved to another master key (a rotation by
+    another process) and, if this process can load that key, runs the unit again.
+    """
+
+
+_SEL_MASTER_KEY_ID = sa.select(master_key_check.c.key_id).where(master_key_check.c.id == 1)
+
+
 class TransactionalCore:
     """State shared by every part of the service, and the unit-of-work plumbing."""
 
@@ -52,6 +64,8 @@ class TransactionalCore:
         self.settings = settings
         self._engine = engine
         self._master = master
+        self._master_source = MasterKeySource.of(settings)
+        self._master_lock = threading.Lock()
         self._volatile = volatile
         self._lock = threading.Lock()
         self._local = threading.local()
@@ -226,6 +240,9 @@ class TransactionalCore:
                     raise ServiceUnavailable(
                         "too much concurrent change on the same data; retry"
                     ) from None
+            except MasterKeyStale:
+                if last or not self._reload_rotated_master():
+                    raise
             except (sa.exc.IntegrityError, sqlite3.IntegrityError):
                 if last:
                     raise
@@ -237,6 +254,64 @@ class TransactionalCore:
                         "the vault database is busy or unreachable; retry"
                     ) from None
         raise AssertionError("unreachable")  # pragma: no cover
+
+    # ------------------------------------------------------------------ master key rotation
+
+    def _reload_rotated_master(self) -> bool:
+        """After a key failed to open: True if the database is under another master key
+        and this process loaded it (else the failure is real and stays an error)."""
+        local = self._local
+        if getattr(local, "raw", None) is not None:  # in a batch: read in its transaction
+            key_id = local.conn.execute(_SEL_MASTER_KEY_ID).scalar_one_or_none()
+        else:
+            with self._engine.begin() as conn:
+                key_id = conn.execute(_SEL_MASTER_KEY_ID).scalar_one_or_none()
+        if key_id is None or key_id == self._master.key_id:
+            return False
+        self._adopt_master(key_id)
+        return True
+
+    def _adopt_master(self, key_id: str) -> None:
+        """Switch to the master key the database is under now (after ``rotate-master-key``
+        in another process): load it from this process's key source, drop every key
+        unwrapped with the old one; 503 MASTER_KEY_ROTATED if the source does not hold it."""
+        with self._master_lock:
+            old = self._master
+            if old.key_id == key_id:
+                return  # another thread got here first
+            found = self._master_source.find(key_id)
+            if found is None:
+                log.warning(
+                    "vault.master_key_rotated_elsewhere",
+                    key_id=old.key_id,
+                    database_key_id=key_id,
+                    source="env" if self._master_source.from_env else "key_file",
+                )
+                raise MasterKeyRotated(self._rotated_detail(old.key_id, key_id))
+            self._data_keys.clear()
+            self._fp_keys.clear()
+            self._secrets.clear()
+            self._vault_cache.clear()
+            self._master = found
+        log.info("vault.master_key_reloaded", old_key_id=old.key_id, new_key_id=key_id)
+
+    def _rotated_detail(self, own_id: str, database_id: str) -> str:
+        serve = f"`vaultswitch vault serve{self.settings.data_dir_flag()}`"
+        if self._master_source.from_env:
+            how = (
+                "set VAULTSWITCH_MASTER_KEY to the new key (the content of the file that "
+                f"rotate-master-key --output wrote) and restart it ({serve})"
+            )
+        else:
+            how = (
+                f"{self._master_source.key_file} does not hold the new key: put the new key "
+                f"there (rotate-master-key does) or restart it with the new key ({serve})"
+            )
+        return (
+            f"the vault database is now under master key id {database_id} (rotated with "
+            f"`vaultswitch vault rotate-master-key`); this server has key id {own_id} and "
+            f"cannot load the new one from {self._master_source.describe()}: {how}"
+        )
 
     def _insert_audit_params(self, conn: Connection, params: list[tuple[Any, ...]]) -> None:
         """Insert audit rows given as ``rawsql.INS_AUDIT`` parameters (see _audit_params)."""
