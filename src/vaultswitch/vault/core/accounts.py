@@ -162,6 +162,16 @@ class AccountsMixin(ServiceCore):
         self._run(run)
         return username, Secret(password)
 
+    def has_access_credentials(self, username: str) -> bool:
+        """Whether a v1 access-credential username exists (to record failures without it)."""
+        with self._tx() as conn:
+            found = conn.execute(
+                sa.select(access_credentials.c.username).where(
+                    access_credentials.c.username == username
+                )
+            ).first()
+        return found is not None
+
     def authenticate_access_credentials(self, username: str, password: str) -> str | None:
         """The vault id the credentials belong to, or None."""
         pepper = self._pepper()

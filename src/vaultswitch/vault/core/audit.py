@@ -7,8 +7,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from vaultswitch.vault.core import rawsql
+from vaultswitch.vault.core import crypto, rawsql
 from vaultswitch.vault.core.base import ServiceCore
+from vaultswitch.vault.core.log_refs import LOG_REF_KEY_NAME, LogRefs
 from vaultswitch.vault.core.models import AuditContext, AuditEvent
 from vaultswitch.vault.core.store import as_utc, audit_log
 
@@ -61,6 +62,10 @@ def audit_row(
 
 class AuditMixin(ServiceCore):
     """Recording events on behalf of callers and listing the audit log."""
+
+    def log_refs(self) -> LogRefs:
+        """The keyed digests that stand for aliases and unknown ids in logs (see log_refs.py)."""
+        return LogRefs(self.server_secret(LOG_REF_KEY_NAME, crypto.generate_key))
 
     def audit(self, event: AuditEvent) -> None:
         """Record an event (failures, token issue, admin actions) on behalf of a caller."""

@@ -33,7 +33,7 @@ from vaultswitch.vault.core.errors import (
 )
 from vaultswitch.vault.core.models import AuditContext, CreateItem
 from vaultswitch.vault.core.service import VaultService
-from vaultswitch.vault.http.auth import Authenticator, Principal
+from vaultswitch.vault.http.auth import Authenticator, Principal, RejectedCredentials
 from vaultswitch.vault.http.groupcommit import GroupCommitter
 from vaultswitch.vault.http.methods import MethodNotAllowed, Methods
 from vaultswitch.vault.http.oauth import (
@@ -119,8 +119,9 @@ class VaultHTTP:
         self.service = service
         self.limiter = limiter
         self.issuer = TokenIssuer(service)
-        self.auth = Authenticator(service, self.issuer)
-        self.token_endpoint = TokenEndpoint(service, self.issuer)
+        self.refs = service.log_refs()
+        self.auth = Authenticator(service, self.issuer, self.refs)
+        self.token_endpoint = TokenEndpoint(service, self.issuer, self.refs)
         self.max_items = settings.max_items
         self.max_body = settings.max_body_bytes
         self._threads: anyio.CapacityLimiter | None = None
@@ -147,7 +148,11 @@ class VaultHTTP:
         state: RequestState = scope["vs"]
         principal = self.auth.cached(authorization, state.tenant)
         if principal is None:
-            principal = await self.auth.authenticate(authorization, state.tenant)
+            try:
+                principal = await self.auth.authenticate(authorization, state.tenant)
+            except RejectedCredentials as exc:
+                state.client_id = exc.actor  # a known username, else unknown:<digest>
+                raise
         state.vault_id = principal.vault_id
         state.client_id = principal.actor
         limiter = self.limiter

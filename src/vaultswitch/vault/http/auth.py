@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import anyio.to_thread
 
 from vaultswitch.vault.core.errors import Forbidden, Unauthorized, VaultNotFoundError
+from vaultswitch.vault.core.log_refs import LogRefs
 from vaultswitch.vault.core.service import VaultService
 from vaultswitch.vault.http.oauth import InvalidToken, TokenIssuer
 from vaultswitch.vault.http.wire import can_be_identifier
@@ -52,12 +53,21 @@ def _purge(cache: dict[str, tuple[object, float]], now: float) -> None:
         cache.clear()
 
 
+class RejectedCredentials(Unauthorized):
+    """401 for Basic credentials; ``actor`` is how the request log may name the caller."""
+
+    def __init__(self, detail: str, actor: str) -> None:
+        super().__init__(detail)
+        self.actor = actor
+
+
 class Authenticator:
     """Turns an Authorization header (plus the vault named by host/path) into a Principal."""
 
-    def __init__(self, service: VaultService, issuer: TokenIssuer) -> None:
+    def __init__(self, service: VaultService, issuer: TokenIssuer, refs: LogRefs) -> None:
         self._service = service
         self._issuer = issuer
+        self._refs = refs
         self._digest_key = os.urandom(32)
         self._bearer: dict[str, tuple[object, float]] = {}
         self._basic: dict[str, tuple[object, float]] = {}
@@ -142,8 +152,9 @@ class Authenticator:
         username, sep, password = decoded.partition(":")
         if not sep or not username or not password:
             raise Unauthorized("malformed Basic credentials")
-        if not can_be_identifier(username):
-            raise Unauthorized("invalid vault access credentials")
+        if not can_be_identifier(username):  # names no account: refused without a query
+            actor = self._refs.actor(username, known=False)
+            raise RejectedCredentials("invalid vault access credentials", actor)
         key = hashlib.blake2b(decoded.encode(), key=self._digest_key, digest_size=32).hexdigest()
         now = time.time()
         cached = self._basic.get(key)
@@ -155,7 +166,11 @@ class Authenticator:
                 self._service.authenticate_access_credentials, username, password
             )
             if found is None:
-                raise Unauthorized("invalid vault access credentials")
+                known = await anyio.to_thread.run_sync(
+                    self._service.has_access_credentials, username
+                )
+                actor = self._refs.actor(username, known=known)
+                raise RejectedCredentials("invalid vault access credentials", actor)
             vault_id = found
             if len(self._basic) >= _CACHE_MAX:
                 _purge(self._basic, now)

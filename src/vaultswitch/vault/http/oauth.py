@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from starlette.requests import Request
 from starlette.responses import Response
 
+from vaultswitch.vault.core.log_refs import LogRefs
 from vaultswitch.vault.core.models import SCOPES, AuditEvent, ServiceAccount
 from vaultswitch.vault.core.service import VaultService
 from vaultswitch.vault.http.wire import JSONBody, can_be_identifier, read_body
@@ -36,7 +37,6 @@ CERTS_PATH = f"{REALM_PATH}/certs"
 SIGNING_KEY_NAME = "oauth-rs256-private-key"
 MAX_FORM_BYTES = 16_384
 ISSUER = "vaultswitch/auth/realms/vgs"
-_CLIENT_ID_SHOWN = 64
 
 
 class InvalidToken(Exception):
@@ -171,18 +171,24 @@ def _basic_credentials(header: str | None) -> tuple[str, str] | None:
     return unquote(user.replace("+", " ")), unquote(password.replace("+", " "))
 
 
-def _shown_client_id(client_id: str) -> str:
-    """A client id as it may appear in the audit log: printable and short."""
-    cleaned = "".join(ch for ch in client_id if ch.isprintable())[:_CLIENT_ID_SHOWN]
-    return cleaned or "anonymous"
-
-
 class TokenEndpoint:
-    """POST /auth/realms/vgs/protocol/openid-connect/token (grant client_credentials)."""
+    """POST /auth/realms/vgs/protocol/openid-connect/token (grant client_credentials).
 
-    def __init__(self, service: VaultService, issuer: TokenIssuer) -> None:
+    A failed request is logged and audited under the client id when it names an account,
+    else under ``unknown:<digest>`` (a swapped id and secret must not write the secret down).
+    """
+
+    def __init__(self, service: VaultService, issuer: TokenIssuer, refs: LogRefs) -> None:
         self._service = service
         self._issuer = issuer
+        self._refs = refs
+
+    def _failed_actor(self, client_id: str) -> str:
+        known = (
+            can_be_identifier(client_id)
+            and self._service.get_service_account(client_id) is not None
+        )
+        return self._refs.actor(client_id, known=known)
 
     async def handle(self, request: Request) -> Response:
         state = request.scope["vs"]
@@ -223,8 +229,6 @@ class TokenEndpoint:
             return oauth_error(400, "invalid_request", "Missing parameter: client_id")
         if not client_secret:
             return oauth_error(400, "invalid_request", "Missing parameter: client_secret")
-        state.client_id = _shown_client_id(client_id)
-
         account = (
             await anyio.to_thread.run_sync(
                 self._service.authenticate_client, client_id, client_secret
@@ -234,12 +238,15 @@ class TokenEndpoint:
         )
         source = request.client.host if request.client else None
         if account is None or account.disabled:
-            await self._audit(state.client_id, None, "failure", source, state.trace_id, "invalid")
+            actor = await anyio.to_thread.run_sync(self._failed_actor, client_id)
+            state.client_id = actor
+            await self._audit(actor, None, "failure", source, state.trace_id, "invalid")
             headers = {"WWW-Authenticate": 'Basic realm="vgs"'} if basic is not None else None
             return oauth_error(
                 401, "invalid_client", "Invalid client or Invalid client credentials", headers
             )
 
+        state.client_id = account.client_id
         scopes = tuple(s for s in SCOPES if s in account.scopes) + tuple(
             s for s in account.scopes if s not in SCOPES
         )
