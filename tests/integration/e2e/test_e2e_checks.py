@@ -206,20 +206,26 @@ def test_malformed_vault_id_names_the_field(http_account: VaultAccount) -> None:
     assert "TNT-oops" not in _shown(report)
 
 
-def test_missing_read_scope_and_reveal_off_are_permission_denied(
+def test_missing_read_scope_and_reveal_off_pass_with_a_warning(
     http_account: VaultAccount,
 ) -> None:
+    """A 403 proves the vault ID and the credentials (a new VGS vault has reveal off): the
+    check passes, warns that detokenize payments need reveal, and says how to turn it on."""
     service, vault_id = http_account.service, http_account.vault_id
     writer, secret = service.create_service_account([vault_id], ["aliases:write"])
     write_only = SignatureKey(Secret(writer.client_id), secret, Secret(vault_id))
-    vault = _check(http_account, write_only).checks[1]
-    assert vault.code == "vault_permission_denied"
+    report = _check(http_account, write_only)
+    vault = report.checks[1]
+    assert report.ok
+    assert vault.ok
+    assert "refuses to reveal (HTTP 403" in vault.message
     assert "aliases:read" in vault.hint
 
     service.set_reveal(vault_id, False)
     vault = _check(http_account, http_account.oauth).checks[1]
-    assert vault.code == "vault_permission_denied"
+    assert vault.ok
     assert "REVEAL_DISABLED" in vault.message
+    assert "detokenize" in vault.message
     assert f"vaultswitch vault reveal enable --vault {vault_id}" in vault.hint
 
 

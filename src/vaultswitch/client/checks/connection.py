@@ -8,8 +8,11 @@ It writes nothing to the vault:
 2. ``vault`` reveals a random, well-formed alias that cannot exist, with the token of
    step 1 (or the v1 access credentials). "Alias not found" means the vault answered for
    this vault ID and accepted the credentials: the check passes. "Vault not found" (or
-   401 with a fresh token) is the wrong-vault-ID failure mode, 401 on v1 the credentials,
-   403 the scopes or reveal being off. It needs ``token``: when that failed, ``vault`` is
+   401 with a fresh token) is the wrong-vault-ID failure mode, 401 on v1 the credentials.
+   A 403 (reveal off, as on a new VGS vault, or no aliases:read scope) still proves the
+   vault ID and the credentials: the check passes with a warning in ``message`` and the fix
+   in ``hint`` (saved-card payments on the detokenize path need reveal; proxy payments
+   do not). It needs ``token``: when that failed, ``vault`` is
    reported as skipped (``ok`` false, code ``skipped``) rather than omitted, so the list
    of checks always has the same names in the same order.
 
@@ -38,10 +41,10 @@ from vaultswitch.connectors.base import (
     VaultRequestData,
 )
 from vaultswitch.connectors.vgs import VAULT_ID_PATTERN
-from vaultswitch.domain.errors import AliasNotFound, VaultswitchError
+from vaultswitch.domain.errors import AliasNotFound, PermissionDenied, VaultswitchError
 
-from .diagnosis import Target, diagnose
-from .report import CheckReport, Outcome
+from .diagnosis import Target, diagnose, permission_hint
+from .report import PASSED, CheckReport, Outcome
 from .steps import CheckContext, CheckStep, RunCall, StepRun, drive, drive_async, run_steps
 
 if TYPE_CHECKING:
@@ -173,14 +176,37 @@ def vault_check(ctx: CheckContext) -> StepRun:
         if call.requests:
             url = call.requests[0].url
         yield RunCall(_probe(call), connector.name)
+    except PermissionDenied as exc:
+        if exc.upstream_status != 403:
+            return diagnose(exc, target_for(connector, credentials, "vault", url))
+        return _reveal_refused(ctx, exc, target_for(connector, credentials, "vault", url))
     except VaultswitchError as exc:
         return diagnose(exc, target_for(connector, credentials, "vault", url))
-    vault_id = _vault_id(credentials)
-    which = f"vault {vault_id}" if vault_id else "the vault"
-    accepted = "the access token" if ctx.token is not None else "the credentials"
+    which, accepted = _which(ctx)
     return Outcome.passed(
         f"{which} at {host_of(url)} answered and accepted {accepted} (a read of an alias "
         "that does not exist; nothing was written)"
+    )
+
+
+def _which(ctx: CheckContext) -> tuple[str, str]:
+    vault_id = _vault_id(ctx.credentials)
+    which = f"vault {vault_id}" if vault_id else "the vault"
+    accepted = "the access token" if ctx.token is not None else "the credentials"
+    return which, accepted
+
+
+def _reveal_refused(ctx: CheckContext, exc: PermissionDenied, target: Target) -> Outcome:
+    """403 on the probe: vault ID and credentials are right, reading is not allowed."""
+    which, accepted = _which(ctx)
+    upstream = f" ({exc.upstream_code})" if exc.upstream_code else ""
+    return Outcome(
+        True,
+        PASSED,
+        f"{which} at {target.host} answered and accepted {accepted}, but refuses to reveal "
+        f"(HTTP 403{upstream}). Warning: payments with saved cards on the detokenize path "
+        "need reveal; proxy payments do not.",
+        permission_hint(target, exc.hint),
     )
 
 

@@ -185,7 +185,7 @@ def _vault_not_found_hint(target: Target) -> str:
     return hint
 
 
-def _permission_hint(target: Target, fallback: str) -> str:
+def permission_hint(target: Target, fallback: str) -> str:
     if target.stage != "vault":
         return fallback
     hint = (
@@ -211,7 +211,7 @@ def diagnose(exc: VaultswitchError, target: Target) -> Outcome:
     if isinstance(exc, VaultNotFound):
         return Outcome.failed(exc.code, message, _vault_not_found_hint(target))
     if isinstance(exc, PermissionDenied):
-        return Outcome.failed(exc.code, message, _permission_hint(target, exc.hint))
+        return Outcome.failed(exc.code, message, permission_hint(target, exc.hint))
     if isinstance(exc, RateLimited):
         wait = f"{exc.retry_after:g} s" if exc.retry_after is not None else "a minute"
         return Outcome.failed(

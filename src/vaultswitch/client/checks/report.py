@@ -38,7 +38,8 @@ class Outcome:
 @dataclass(frozen=True, slots=True)
 class Check:
     """One step of the test. ``code`` is ``ok``, ``skipped`` or an error code that
-    ``vaultswitch explain`` knows; ``hint`` is empty when the check passed; ``ms`` is how
+    ``vaultswitch explain`` knows; ``hint`` is empty when the check passed (unless the
+    message carries a warning, whose fix it then is); ``ms`` is how
     long the step took (0 when skipped)."""
 
     name: str

@@ -161,7 +161,7 @@ def run_steps(ctx: CheckContext, steps: Sequence[CheckStep]) -> Generator[Op, An
                 outcome.ok,
                 outcome.code,
                 _safe(outcome.message, secrets),
-                "" if outcome.ok else _safe(outcome.hint, secrets),
+                _safe(outcome.hint, secrets),
                 _ms(started),
             )
         ctx.results[step.name] = check
