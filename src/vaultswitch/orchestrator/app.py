@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import httpx
 from fastapi import FastAPI
 
 from vaultswitch import __version__
@@ -71,6 +72,15 @@ def _token_store(ctx: AppContext) -> Any:
     )
 
 
+def processor_client(settings: OrchestratorSettings) -> httpx.AsyncClient:
+    """The HTTP client for processor calls: connect within 5 s, answer within the timeout."""
+    timeout = settings.processor_timeout_seconds
+    return httpx.AsyncClient(
+        timeout=httpx.Timeout(timeout, connect=min(5.0, timeout)),
+        limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+    )
+
+
 def create_app(settings: OrchestratorSettings | None = None) -> FastAPI:
     """The orchestrator app (migrates the database on creation)."""
     settings = settings or OrchestratorSettings()
@@ -81,11 +91,15 @@ def create_app(settings: OrchestratorSettings | None = None) -> FastAPI:
         store = _token_store(ctx)
         client = AsyncVaultClient(token_store=store)
         ctx._vault_client = client
+        processor_http = processor_client(ctx.settings)
+        ctx._processor_http = processor_http
         try:
             yield
         finally:
             ctx._vault_client = None
+            ctx._processor_http = None
             await client.aclose()
+            await processor_http.aclose()
             if store is not None:
                 await store.aclose()
             ctx.db.close()

@@ -1,4 +1,5 @@
-"""What every handler can reach: settings, the database, the keyring, the vault client.
+"""What every handler can reach: settings, the database, the keyring, the vault client,
+the processor HTTP client.
 
 One :class:`AppContext` per app, on ``app.state.ctx``; handlers get it with the ``Ctx``
 dependency::
@@ -12,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Annotated
 
+import httpx
 from fastapi import Depends, Request
 
 from vaultswitch.client import AsyncVaultClient
@@ -30,6 +32,8 @@ class AppContext:
     admin_api_key: Secret
     # created in the app's lifespan (it belongs to the event loop)
     _vault_client: AsyncVaultClient | None = field(default=None, repr=False)
+    # the HTTP client processor calls go over (lifespan too)
+    _processor_http: httpx.AsyncClient | None = field(default=None, repr=False)
 
     @property
     def vault_client(self) -> AsyncVaultClient:
@@ -37,6 +41,13 @@ class AppContext:
         if self._vault_client is None:
             raise RuntimeError("the vault client exists only while the app is running")
         return self._vault_client
+
+    @property
+    def processor_http(self) -> httpx.AsyncClient:
+        """The one shared HTTP client for payment processors (connection pool, timeouts)."""
+        if self._processor_http is None:
+            raise RuntimeError("the processor HTTP client exists only while the app is running")
+        return self._processor_http
 
 
 def app_context(request: Request) -> AppContext:

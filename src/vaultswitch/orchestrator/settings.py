@@ -89,12 +89,21 @@ class OrchestratorSettings(BaseSettings):
     internal_vault_id: str | None = None
     internal_vault_client_id: str | None = None
     internal_vault_client_secret: Secret | None = None
+    #: read timeout of processor calls; past it the payment is `processing` (outcome unknown)
+    processor_timeout_seconds: float = 30.0
 
     @field_validator("port")
     @classmethod
     def _port(cls, value: int) -> int:
         if not 0 <= value <= 65535:
             raise ValueError("must be from 0 to 65535 (0 = any free port)")
+        return value
+
+    @field_validator("processor_timeout_seconds")
+    @classmethod
+    def _processor_timeout(cls, value: float) -> float:
+        if not 0 < value <= 600:
+            raise ValueError("must be more than 0 and at most 600 seconds")
         return value
 
     @field_validator("cell_id")

@@ -6,7 +6,7 @@ in ``ROUTERS`` (the order ``create_app`` mounts them in).
 
 from fastapi import APIRouter
 
-from . import api_keys, connector_accounts, customers, health, merchants, profiles
+from . import api_keys, connector_accounts, customers, health, merchants, payments, profiles
 
 ROUTERS: tuple[APIRouter, ...] = (
     health.router,
@@ -15,4 +15,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     profiles.router,
     customers.router,
     connector_accounts.router,
+    payments.router,
 )
