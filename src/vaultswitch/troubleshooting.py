@@ -6,14 +6,20 @@ from dataclasses import dataclass
 
 from vaultswitch.domain.errors import ALL_ERRORS
 
+CLI_WHERE = "vault admin CLI"
+
 
 @dataclass(frozen=True, slots=True)
 class Entry:
     code: str
-    status: int
+    status: int  # the HTTP status; for an admin CLI code, the exit status
     where: str
     message: str
     hint: str
+
+    @property
+    def status_label(self) -> str:
+        return f"exit {self.status}" if self.where == CLI_WHERE else f"HTTP {self.status}"
 
 
 # Codes our vault server returns in VGS error bodies (`errors[].code`).
@@ -257,6 +263,24 @@ VAULT_SERVER_CODES: tuple[Entry, ...] = tuple(
     )
 )
 
+# Codes only the admin CLI (`vaultswitch vault ...`) reports, in `{"error", "detail", "hint"}`.
+CLI_CODES: tuple[Entry, ...] = tuple(
+    Entry(code, exit_status, CLI_WHERE, message, hint)
+    for code, exit_status, message, hint in (
+        (
+            "NO_VAULT_DATA",
+            1,
+            "There is no vault data at the data dir (no vault.db) or in the database the "
+            "command was given; commands other than `create` never create a store.",
+            "Pass the data dir the vault uses, e.g. `vaultswitch vault list --data-dir DIR` "
+            "with the DIR given to `vaultswitch up --data-dir DIR` or `vaultswitch vault serve "
+            "--data-dir DIR` (default ./.vaultswitch, or VAULTSWITCH_DATA_DIR), or the same "
+            "--database-url; to start a new store there run `vaultswitch vault create "
+            "--data-dir DIR` or `vaultswitch up --data-dir DIR`.",
+        ),
+    )
+)
+
 # OAuth errors of the token endpoint (Keycloak shape `{"error", "error_description"}`).
 OAUTH_CODES: tuple[Entry, ...] = (
     Entry(
@@ -328,7 +352,7 @@ def connector_entries() -> tuple[Entry, ...]:
 
 
 def all_entries() -> tuple[Entry, ...]:
-    return connector_entries() + CHECK_CODES + VAULT_SERVER_CODES + OAUTH_CODES
+    return connector_entries() + CHECK_CODES + VAULT_SERVER_CODES + OAUTH_CODES + CLI_CODES
 
 
 def find_entries(code: str) -> list[Entry]:
@@ -338,8 +362,8 @@ def find_entries(code: str) -> list[Entry]:
 
 
 def server_hint(code: str) -> str | None:
-    """The hint for a vault server error code (as in ``errors[].code``)."""
-    for entry in VAULT_SERVER_CODES:
+    """The hint for a vault error code (``errors[].code``, or one of the admin CLI)."""
+    for entry in VAULT_SERVER_CODES + CLI_CODES:
         if entry.code == code:
             return entry.hint
     return None
@@ -367,11 +391,13 @@ def render_markdown() -> str:
         "  (DNS, connection refused, timeout, untrusted TLS certificate).",
         "",
     ]
+    connectors = connector_entries()
     sections = (
-        ("Connector and client errors", connector_entries()),
+        ("Connector and client errors", connectors),
         ("Connection check codes (`vaultswitch.client.checks`)", CHECK_CODES),
         ("Vault server errors (`errors[].code` in the VGS error body)", VAULT_SERVER_CODES),
         ("Token endpoint errors (`error` in the OAuth body)", OAUTH_CODES),
+        ("Vault admin CLI errors (`error` in its JSON error)", CLI_CODES),
     )
     for title, entries in sections:
         lines += [f"## {title}", ""]
@@ -382,7 +408,14 @@ def render_markdown() -> str:
                 "`vault_unreachable` when a host gave no HTTP answer at all.",
                 "",
             ]
-        elif entries is not VAULT_SERVER_CODES and entries is not OAUTH_CODES:
+        elif entries is CLI_CODES:
+            lines += [
+                'The admin CLI prints `{"error", "detail", "hint"}` as the last line of',
+                "stderr and exits non-zero; besides these codes it reports the vault server",
+                "codes above (e.g. `VAULT_NOT_FOUND` for an unknown `--vault`).",
+                "",
+            ]
+        elif entries is connectors:
             lines += [
                 "The status is the one an API built on vaultswitch should answer with",
                 "(`error.status`): 424 Failed Dependency when the vault rejects the",
@@ -394,7 +427,7 @@ def render_markdown() -> str:
             ]
         for entry in entries:
             lines += [
-                f"### `{entry.code}` (HTTP {entry.status})",
+                f"### `{entry.code}` ({entry.status_label})",
                 "",
                 entry.message,
                 "",

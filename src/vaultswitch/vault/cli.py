@@ -56,14 +56,21 @@ def _fail(code: str, detail: str, hint: str | None = None, exit_code: int = 1) -
 
 
 @contextmanager
-def _service(data_dir: Path | None, database_url: str | None) -> Iterator[Any]:
+def _service(
+    data_dir: Path | None, database_url: str | None, *, existing: bool = True
+) -> Iterator[Any]:
+    """The vault service on the configured store.
+
+    ``existing`` (every command but ``create``): open only vault data that is already
+    there; on a wrong data dir or database fail with NO_VAULT_DATA and create nothing.
+    """
     from vaultswitch.vault.core.service import VaultService
     from vaultswitch.vault.http.server import StderrStream, configure_logging
 
     settings = _settings(data_dir=data_dir, database_url=database_url)
     configure_logging(settings.log_level, file=StderrStream())  # stdout carries the JSON result
     try:
-        service = VaultService.open(settings)
+        service = VaultService.open(settings, existing=existing)
     except VaultApiError as exc:
         raise _fail(exc.code, exc.detail) from None
     try:
@@ -166,8 +173,8 @@ def create(
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Create a vault; prints {"vault_id": ...}."""
-    with _service(data_dir, database_url) as service:
+    """Create a vault (and the store, on first use); prints {"vault_id": ...}."""
+    with _service(data_dir, database_url, existing=False) as service:
         info = service.create_vault(name, reveal_enabled=reveal, fingerprinting=fingerprinting)
         _audit(service, "admin.vault.create", info.vault_id)
         _emit({**_vault_json(info), "vault_id": info.vault_id})

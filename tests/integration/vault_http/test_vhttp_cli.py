@@ -125,9 +125,9 @@ def test_admin_flow_then_the_server_accepts_the_credentials(tmp_path: Path) -> N
 
 def test_cli_errors_are_json_and_non_zero(tmp_path: Path) -> None:
     d = ["--data-dir", str(tmp_path)]
+    vault_id = run("create", *d)["vault_id"]
     result = run("reveal", "enable", "--vault", "tntmissing0", *d, ok=False)
     assert _last_json(result.stderr)["error"] == "VAULT_NOT_FOUND"
-    vault_id = run("create", *d)["vault_id"]
     result = run("service-account", "--vault", vault_id, "--scopes", "admin", *d, ok=False)
     assert _last_json(result.stderr)["error"] == "INVALID_SCOPE"
     result = run("service-account", "--vault", vault_id, "--token-lifespan", "5", *d, ok=False)

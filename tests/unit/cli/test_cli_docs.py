@@ -64,9 +64,9 @@ def test_every_vault_error_code_in_the_api_reference_has_a_troubleshooting_entry
 def test_vault_admin_errors_carry_a_hint(tmp_path: Path) -> None:
     import json
 
-    result = CliRunner().invoke(
-        app, ["vault", "service-account", "--vault", "tntnope0000", "--data-dir", str(tmp_path)]
-    )
+    d = ["--data-dir", str(tmp_path)]
+    assert CliRunner().invoke(app, ["vault", "create", *d]).exit_code == 0
+    result = CliRunner().invoke(app, ["vault", "service-account", "--vault", "tntnope0000", *d])
     assert result.exit_code == 1
     last = json.loads(result.output.strip().splitlines()[-1])
     assert last["error"] == "VAULT_NOT_FOUND"

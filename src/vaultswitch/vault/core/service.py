@@ -59,18 +59,19 @@ class VaultService(
         source = MasterKeySource.of(settings)
         if existing:
             _require_sqlite_file(url, settings)
-        master = source.load(create=not existing)
-        if master is None:
-            raise MasterKeyMismatch(
-                f"no master key: {source.key_file} does not exist and VAULTSWITCH_MASTER_KEY "
-                "is not set, but the vault database needs the key it is sealed with"
-            )
         engine = store.create_engine(url)
         try:
             if existing and not sa.inspect(engine).has_table(store.VERSION_TABLE):
                 raise NoVaultData(
                     "no vault data in the configured database (no vault tables): "
                     + _where(settings)
+                )
+            master = source.load(create=not existing)
+            if master is None:
+                raise MasterKeyMismatch(
+                    f"no master key: {source.key_file} does not exist and "
+                    "VAULTSWITCH_MASTER_KEY is not set, but the vault database needs the key "
+                    "it is sealed with"
                 )
             store.migrate(engine)
             master = _check_or_register_master(engine, master, source)
