@@ -67,7 +67,7 @@ def write_master_key_file(path: Path, key: bytes, *, overwrite: bool = False) ->
 
     Without `overwrite`, returns False (and leaves the file) when it already exists.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # a new data dir is private
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import stat
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+import structlog
 from alembic import command
 from alembic.config import Config
 from sqlalchemy.dialects import postgresql, sqlite
@@ -17,6 +21,12 @@ VERSION_TABLE = "vaultswitch_vault_alembic"
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 _PG_MIGRATION_LOCK = 0x7661756C74  # "vault"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+PRIVATE_DIR_MODE = 0o700
+PRIVATE_FILE_MODE = 0o600
+# files SQLite keeps next to a database file (it creates them with the database file's mode)
+SQLITE_SIDE_SUFFIXES = ("-wal", "-shm", "-journal")
+
+log = structlog.get_logger(__name__)
 
 metadata = sa.MetaData()
 
@@ -161,12 +171,54 @@ def _on_sqlite_begin(conn: Connection) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def make_private(path: Path, mode: int = PRIVATE_FILE_MODE) -> None:
+    """Take group and other permissions away from an existing path (logged; never fatal)."""
+    try:
+        current = stat.S_IMODE(path.stat().st_mode)
+    except FileNotFoundError:
+        return
+    if current & ~mode:
+        try:
+            os.chmod(path, current & mode)
+        except OSError as exc:  # not our file: say so, the server can still run
+            log.warning(
+                "vault.file_permissions",
+                path=str(path),
+                mode=oct(current),
+                error=type(exc).__name__,
+            )
+
+
+def prepare_sqlite_file(database: Path) -> None:
+    """Make a SQLite database file and its WAL, shared-memory and journal files owner-only.
+
+    A new parent directory is created 0700 and the database file 0600 before SQLite opens
+    it: SQLite gives the files it creates next to it (``-wal``, ``-shm``, ``-journal``) the
+    database file's mode, whatever the umask. Files an older version left readable by
+    others are tightened to 0600. An existing directory keeps its mode (it may be shared,
+    like /tmp); a warning names it when others can enter it.
+    """
+    database.parent.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
+    dir_mode = stat.S_IMODE(database.parent.stat().st_mode)
+    if dir_mode & ~PRIVATE_DIR_MODE:
+        log.warning(
+            "vault.data_dir_permissions",
+            path=str(database.parent),
+            mode=oct(dir_mode),
+            hint=f"chmod 700 {database.parent}",
+        )
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(database, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE))
+    for path in (database, *(Path(f"{database}{s}") for s in SQLITE_SIDE_SUFFIXES)):
+        make_private(path)
+
+
 def create_engine(url: str) -> Engine:
     """A pooled engine: SQLite in WAL mode with busy timeout and foreign keys, or PostgreSQL."""
     sa_url = sa.engine.make_url(url)
     if sa_url.get_backend_name() == "sqlite":
-        if sa_url.database and sa_url.database != ":memory:":
-            Path(sa_url.database).parent.mkdir(parents=True, exist_ok=True)
+        if sa_url.database and sa_url.database != ":memory:" and "uri" not in sa_url.query:
+            prepare_sqlite_file(Path(sa_url.database))
         engine = sa.create_engine(
             sa_url,
             pool_size=8,
