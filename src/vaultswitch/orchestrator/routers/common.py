@@ -6,8 +6,15 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Query
+from pydantic import WithJsonSchema
 
+from vaultswitch.domain.secret import Secret
 from vaultswitch.orchestrator.errors import invalid_value
+
+#: A request field holding a card number, CVC or secret: a :class:`Secret` from parsing on,
+#: a write-only string in the OpenAPI document (a bare ``Secret`` has no JSON schema and
+#: breaks ``/openapi.json``).
+SecretText = Annotated[Secret, WithJsonSchema({"type": "string", "writeOnly": True})]
 
 
 def iso(moment: datetime | None) -> str | None:
