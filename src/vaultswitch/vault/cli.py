@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import getpass
 import json
 import os
+import pwd
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -82,10 +82,15 @@ def _service(
 
 
 def _actor() -> str:
+    """``cli:<OS account of the process uid>`` (``cli:uid:<n>`` without a passwd entry).
+
+    Not ``getpass.getuser()``: it believes $LOGNAME/$USER/$USERNAME, which anyone can set.
+    """
+    uid = os.getuid()
     try:
-        user = getpass.getuser()
-    except (KeyError, OSError):  # no passwd entry, no USER variable
-        user = "unknown"
+        user = pwd.getpwuid(uid).pw_name
+    except KeyError:  # a uid with no passwd entry (common in containers)
+        user = f"uid:{uid}"
     return "cli:" + user
 
 
