@@ -149,3 +149,72 @@ payment_idempotency_keys = sa.Table(
     sa.Column("payment_id", sa.String(80), nullable=False),
     sa.Column("created_at", TS, nullable=False),
 )
+
+payment_methods = sa.Table(
+    "payment_methods",
+    metadata,
+    sa.Column("id", sa.String(80), primary_key=True),
+    sa.Column("merchant_id", sa.String(80), sa.ForeignKey("merchants.id"), nullable=False),
+    sa.Column("customer_id", sa.String(80), sa.ForeignKey("customers.id"), nullable=False),
+    sa.Column("profile_id", sa.String(80), nullable=False),
+    sa.Column("payment_method_type", sa.String(32), nullable=False),
+    sa.Column("payment_method_subtype", sa.String(32), nullable=False),
+    # "single" | "multi" (we wrote the card to the vault) | "proxy" (aliases we were given)
+    sa.Column("token_mode", sa.String(16), nullable=False),
+    # the vault connector account id, or "internal"
+    sa.Column("vault_connector_id", sa.String(80), nullable=False),
+    # the alias(es) as JSON, sealed with the row id as associated data
+    sa.Column("vault_ids_sealed", sa.LargeBinary(), nullable=False),
+    # HMAC-SHA256 under a per-merchant key; NULL: no dedup
+    sa.Column("fingerprint", sa.String(64), nullable=True),
+    sa.Column("card_isin", sa.String(8), nullable=True),
+    sa.Column("last4_digits", sa.String(4), nullable=True),
+    sa.Column("card_network", sa.String(32), nullable=True),
+    sa.Column("card_type", sa.String(16), nullable=True),
+    sa.Column("card_issuer", sa.String(64), nullable=True),
+    sa.Column("issuer_country", sa.String(2), nullable=True),
+    sa.Column("expiry_month", sa.String(2), nullable=True),
+    sa.Column("expiry_year", sa.String(4), nullable=True),
+    sa.Column("nick_name", sa.String(64), nullable=True),
+    sa.Column("card_holder_name_sealed", sa.LargeBinary(), nullable=True),
+    # when the VOLATILE CVC alias (if any) is expected to expire
+    sa.Column("cvc_expires_at", TS, nullable=True),
+    sa.Column("metadata", sa.JSON(), nullable=True),
+    sa.Column("last_used_at", TS, nullable=True),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("modified_at", TS, nullable=False),
+    sa.UniqueConstraint(
+        "merchant_id", "customer_id", "fingerprint", name="uq_payment_methods_fingerprint"
+    ),
+    sa.Index("ix_payment_methods_customer", "merchant_id", "customer_id", "created_at"),
+)
+
+# Which vault aliases each payment method holds, as HMACs of (vault, alias): the vault's
+# fingerprinting gives the same value one alias, so payment methods can share one; an
+# alias is deleted from the vault only when no other payment method holds it.
+payment_method_aliases = sa.Table(
+    "payment_method_aliases",
+    metadata,
+    sa.Column(
+        "payment_method_id",
+        sa.String(80),
+        sa.ForeignKey("payment_methods.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("alias_ref", sa.String(64), primary_key=True),
+    sa.Index("ix_payment_method_aliases_ref", "alias_ref"),
+)
+
+payment_method_sessions = sa.Table(
+    "payment_method_sessions",
+    metadata,
+    sa.Column("id", sa.String(80), primary_key=True),
+    sa.Column("merchant_id", sa.String(80), sa.ForeignKey("merchants.id"), nullable=False),
+    sa.Column("profile_id", sa.String(80), nullable=False),
+    sa.Column("customer_id", sa.String(80), sa.ForeignKey("customers.id"), nullable=True),
+    sa.Column("vault_connector_id", sa.String(80), nullable=False),
+    sa.Column("client_secret_hash", sa.String(64), nullable=False),
+    sa.Column("return_url", sa.String(2048), nullable=True),
+    sa.Column("expires_at", TS, nullable=False),
+    sa.Column("created_at", TS, nullable=False),
+)

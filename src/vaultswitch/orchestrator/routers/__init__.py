@@ -6,7 +6,16 @@ in ``ROUTERS`` (the order ``create_app`` mounts them in).
 
 from fastapi import APIRouter
 
-from . import api_keys, connector_accounts, customers, health, merchants, payments, profiles
+from . import (
+    api_keys,
+    connector_accounts,
+    customers,
+    health,
+    merchants,
+    payment_methods,
+    payments,
+    profiles,
+)
 
 ROUTERS: tuple[APIRouter, ...] = (
     health.router,
@@ -16,4 +25,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     customers.router,
     connector_accounts.router,
     payments.router,
+    payment_methods.router,
 )
