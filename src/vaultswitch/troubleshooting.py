@@ -139,8 +139,17 @@ VAULT_SERVER_CODES: tuple[Entry, ...] = tuple(
             "CLIENT_NOT_FOUND",
             400,
             "An admin command named a service account that does not exist.",
-            "List accounts in the audit log or create a new one with "
-            "`vaultswitch vault service-account`.",
+            "List the accounts with `vaultswitch vault service-accounts list` (add `--vault "
+            "ID` for one vault's) or create one with `vaultswitch vault service-account "
+            "--vault ID`.",
+        ),
+        (
+            "CREDENTIALS_NOT_FOUND",
+            400,
+            "An admin command named v1 access credentials that do not exist (or were revoked).",
+            "List them with `vaultswitch vault access-credentials list` (add `--vault ID` for "
+            "one vault's) or create new ones with `vaultswitch vault access-credentials create "
+            "--vault ID`.",
         ),
         (
             "VAULT_EXISTS",

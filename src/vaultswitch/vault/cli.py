@@ -15,7 +15,13 @@ import typer
 
 from vaultswitch.troubleshooting import server_hint
 from vaultswitch.vault.core.errors import VaultApiError
-from vaultswitch.vault.core.models import SCOPES, AuditEvent, ServiceAccount, VaultInfo
+from vaultswitch.vault.core.models import (
+    SCOPES,
+    AccessCredential,
+    AuditEvent,
+    ServiceAccount,
+    VaultInfo,
+)
 from vaultswitch.vault.settings import VaultSettings
 
 vault_app = typer.Typer(
@@ -81,17 +87,21 @@ def _service(
         service.close()
 
 
-def _actor() -> str:
-    """``cli:<OS account of the process uid>`` (``cli:uid:<n>`` without a passwd entry).
+def os_account() -> str:
+    """The OS account of the process uid (``uid:<n>`` without a passwd entry).
 
     Not ``getpass.getuser()``: it believes $LOGNAME/$USER/$USERNAME, which anyone can set.
     """
     uid = os.getuid()
     try:
-        user = pwd.getpwuid(uid).pw_name
+        return pwd.getpwuid(uid).pw_name
     except KeyError:  # a uid with no passwd entry (common in containers)
-        user = f"uid:{uid}"
-    return "cli:" + user
+        return f"uid:{uid}"
+
+
+def _actor() -> str:
+    """``cli:<OS account of the process uid>``, the audit actor of admin commands."""
+    return "cli:" + os_account()
 
 
 def _audit(service: Any, action: str, vault_id: str | None, detail: str | None = None) -> None:
@@ -228,15 +238,44 @@ def set_reveal(
 
 # --- credentials ---------------------------------------------------------------------------
 
+accounts_app = typer.Typer(
+    help="List, disable and enable OAuth2 service accounts (create: `service-account`).",
+    no_args_is_help=True,
+)
+vault_app.add_typer(accounts_app, name="service-accounts")
+credentials_app = typer.Typer(
+    help="v1 access credentials (HTTP Basic): create (the default), list, revoke."
+)
+vault_app.add_typer(credentials_app, name="access-credentials")
+
+ClientIdArg = Annotated[str, typer.Argument(help="The client id (ACxxxx) of the account.")]
+VaultFilter = Annotated[str | None, typer.Option("--vault", help="Only those of this vault.")]
+
 
 def _account_json(account: ServiceAccount) -> dict[str, Any]:
+    """An account as the CLI prints it (never its secret or the secret's hash)."""
     return {
         "client_id": account.client_id,
         "name": account.name,
         "vaults": list(account.vault_ids),
         "scopes": list(account.scopes),
         "token_lifespan": account.token_lifespan,
+        "disabled": account.disabled,
+        "created_at": _iso(account.created_at),
     }
+
+
+def _credential_json(credential: AccessCredential) -> dict[str, Any]:
+    """Access credentials as the CLI prints them (never the password or its hash)."""
+    return {
+        "username": credential.username,
+        "vault_id": credential.vault_id,
+        "created_at": _iso(credential.created_at),
+    }
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 @vault_app.command("service-account")
@@ -270,15 +309,127 @@ def service_account(
         _emit({**_account_json(account), "client_secret": secret.reveal()})
 
 
-@vault_app.command("access-credentials")
-def access_credentials(
-    vault: VaultOpt, data_dir: DataDir = None, database_url: DatabaseUrl = None
+accounts_app.command("create", help="Same as `vaultswitch vault service-account`.")(service_account)
+
+
+@accounts_app.command("list")
+def list_service_accounts(
+    vault: VaultFilter = None, data_dir: DataDir = None, database_url: DatabaseUrl = None
 ) -> None:
-    """Create v1 access credentials (HTTP Basic) for a vault; the password is shown once."""
+    """List service accounts (client id, vaults, scopes, disabled); never a secret."""
+    with _service(data_dir, database_url) as service:
+        _emit([_account_json(a) for a in service.list_service_accounts(vault)])
+
+
+def _set_account_disabled(
+    client_id: str, disabled: bool, data_dir: Path | None, database_url: str | None
+) -> None:
+    with _service(data_dir, database_url) as service:
+        account = service.set_service_account_disabled(client_id, disabled)
+        action = "admin.service_account." + ("disable" if disabled else "enable")
+        for vault_id in account.vault_ids:
+            _audit(service, action, vault_id, account.client_id)
+        _emit(_account_json(account))
+
+
+@accounts_app.command("disable")
+def disable_service_account(
+    client_id: ClientIdArg, data_dir: DataDir = None, database_url: DatabaseUrl = None
+) -> None:
+    """Disable an account: its next token request gets 401 (its tokens: within a minute)."""
+    _set_account_disabled(client_id, True, data_dir, database_url)
+
+
+@accounts_app.command("enable")
+def enable_service_account(
+    client_id: ClientIdArg, data_dir: DataDir = None, database_url: DatabaseUrl = None
+) -> None:
+    """Enable a disabled account again (its client secret is unchanged)."""
+    _set_account_disabled(client_id, False, data_dir, database_url)
+
+
+def _group_default(ctx: typer.Context, name: str, given: Any) -> Any:
+    """An option given to a subcommand, else the same option given before it to the group."""
+    if given is not None:
+        return given
+    return (ctx.obj or {}).get(name) if isinstance(ctx.obj, dict) else None
+
+
+@credentials_app.callback(invoke_without_command=True)
+def access_credentials(
+    ctx: typer.Context,
+    vault: Annotated[
+        str | None,
+        typer.Option("--vault", help="Vault id: create credentials for it (no subcommand)."),
+    ] = None,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Create v1 access credentials (HTTP Basic) for a vault; the password is shown once.
+
+    `access-credentials --vault ID` creates them (as `access-credentials create --vault
+    ID`); `list` and `revoke USERNAME` manage them.
+    """
+    if ctx.invoked_subcommand is not None:
+        ctx.obj = {"data_dir": data_dir, "database_url": database_url}
+        return
+    if vault is None:
+        raise typer.BadParameter(
+            "give --vault ID to create credentials, or a subcommand (create, list, revoke)",
+            param_hint="'--vault'",
+        )
+    _create_access_credentials(vault, data_dir, database_url)
+
+
+def _create_access_credentials(vault: str, data_dir: Path | None, database_url: str | None) -> None:
     with _service(data_dir, database_url) as service:
         username, password = service.create_access_credentials(vault)
         _audit(service, "admin.access_credentials.create", vault, username)
         _emit({"username": username, "password": password.reveal(), "vault_id": vault})
+
+
+@credentials_app.command("create")
+def create_access_credentials(
+    ctx: typer.Context, vault: VaultOpt, data_dir: DataDir = None, database_url: DatabaseUrl = None
+) -> None:
+    """Create v1 access credentials for a vault; the password is shown once."""
+    _create_access_credentials(
+        vault,
+        _group_default(ctx, "data_dir", data_dir),
+        _group_default(ctx, "database_url", database_url),
+    )
+
+
+@credentials_app.command("list")
+def list_access_credentials(
+    ctx: typer.Context,
+    vault: VaultFilter = None,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """List v1 access credentials (username, vault); never a password."""
+    with _service(
+        _group_default(ctx, "data_dir", data_dir),
+        _group_default(ctx, "database_url", database_url),
+    ) as service:
+        _emit([_credential_json(c) for c in service.list_access_credentials(vault)])
+
+
+@credentials_app.command("revoke")
+def revoke_access_credentials(
+    ctx: typer.Context,
+    username: Annotated[str, typer.Argument(help="The username (USxxxx) to revoke.")],
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Revoke (delete) v1 access credentials: their next request gets 401."""
+    with _service(
+        _group_default(ctx, "data_dir", data_dir),
+        _group_default(ctx, "database_url", database_url),
+    ) as service:
+        credential = service.revoke_access_credentials(username)
+        _audit(service, "admin.access_credentials.revoke", credential.vault_id, username)
+        _emit({**_credential_json(credential), "revoked": True})
 
 
 # --- keys ----------------------------------------------------------------------------------
@@ -421,6 +572,17 @@ def audit(
     with _service(data_dir, database_url) as service:
         events = service.list_audit(vault_id=vault, action=action, limit=limit)
         _emit([e.to_json() for e in events])
+
+
+@vault_app.command("alias-ref")
+def alias_ref(
+    alias: Annotated[str, typer.Argument(help="The alias to find in the server's log.")],
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Print the reference (alias:<10 hex>) that stands for ALIAS in request log lines."""
+    with _service(data_dir, database_url) as service:
+        _emit({"alias_ref": service.log_refs().alias(alias)})
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ from vaultswitch.domain.secret import Secret
 from vaultswitch.vault.core import crypto
 from vaultswitch.vault.core.base import ServiceCore
 from vaultswitch.vault.core.errors import BadRequest
-from vaultswitch.vault.core.models import SCOPES, ServiceAccount
+from vaultswitch.vault.core.models import SCOPES, AccessCredential, ServiceAccount
 from vaultswitch.vault.core.store import access_credentials, as_utc, service_accounts, utcnow
 from vaultswitch.vault.core.values import compact_json, random_base58
 
@@ -35,6 +35,12 @@ def _account_from_row(row: Row[Any]) -> ServiceAccount:
         disabled=bool(row.disabled),
         created_at=created,
     )
+
+
+def _credential_from_row(row: Any) -> AccessCredential:
+    created = as_utc(row.created_at)
+    assert created is not None
+    return AccessCredential(username=row.username, vault_id=row.vault_id, created_at=created)
 
 
 class AccountsMixin(ServiceCore):
@@ -105,10 +111,18 @@ class AccountsMixin(ServiceCore):
             ).first()
         return None if row is None else _account_from_row(row)
 
-    def list_service_accounts(self) -> list[ServiceAccount]:
-        with self._tx() as conn:
-            rows = conn.execute(sa.select(service_accounts).order_by(service_accounts.c.created_at))
-            return [_account_from_row(r) for r in rows]
+    def list_service_accounts(self, vault_id: str | None = None) -> list[ServiceAccount]:
+        """Every account, oldest first; with vault_id those assigned to that vault."""
+        with self._read() as conn:
+            if vault_id is not None:
+                self._vault(conn, vault_id)  # VaultNotFoundError for an unknown vault
+            rows = conn.execute(
+                sa.select(service_accounts).order_by(
+                    service_accounts.c.created_at, service_accounts.c.client_id
+                )
+            ).all()
+        accounts = [_account_from_row(r) for r in rows]
+        return [a for a in accounts if vault_id is None or vault_id in a.vault_ids]
 
     def set_service_account_disabled(self, client_id: str, disabled: bool) -> ServiceAccount:
         """Disable (or re-enable) a service account; raises BadRequest if unknown."""
@@ -162,9 +176,45 @@ class AccountsMixin(ServiceCore):
         self._run(run)
         return username, Secret(password)
 
+    def list_access_credentials(self, vault_id: str | None = None) -> list[AccessCredential]:
+        """Every v1 credential (never its password or hash), oldest first; or of one vault."""
+        stmt = sa.select(
+            access_credentials.c.username,
+            access_credentials.c.vault_id,
+            access_credentials.c.created_at,
+        ).order_by(access_credentials.c.created_at, access_credentials.c.username)
+        with self._read() as conn:
+            if vault_id is not None:
+                self._vault(conn, vault_id)  # VaultNotFoundError for an unknown vault
+                stmt = stmt.where(access_credentials.c.vault_id == vault_id)
+            rows = conn.execute(stmt).all()
+        return [_credential_from_row(r) for r in rows]
+
+    def revoke_access_credentials(self, username: str) -> AccessCredential:
+        """Delete v1 credentials: the next request made with them gets 401."""
+
+        def run(conn: Connection) -> AccessCredential:
+            row = conn.execute(
+                sa.select(
+                    access_credentials.c.username,
+                    access_credentials.c.vault_id,
+                    access_credentials.c.created_at,
+                ).where(access_credentials.c.username == username)
+            ).first()
+            if row is None:
+                raise BadRequest(
+                    f"access credentials {username[:64]} not found", code="CREDENTIALS_NOT_FOUND"
+                )
+            conn.execute(
+                access_credentials.delete().where(access_credentials.c.username == username)
+            )
+            return _credential_from_row(row)
+
+        return self._run(run)
+
     def has_access_credentials(self, username: str) -> bool:
         """Whether a v1 access-credential username exists (to record failures without it)."""
-        with self._tx() as conn:
+        with self._read() as conn:
             found = conn.execute(
                 sa.select(access_credentials.c.username).where(
                     access_credentials.c.username == username

@@ -48,6 +48,15 @@ class ServiceAccount:
 
 
 @dataclass(frozen=True, slots=True)
+class AccessCredential:
+    """v1 access credentials (HTTP Basic) as listed: never the password or its hash."""
+
+    username: str
+    vault_id: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class NewValue:
     """A create item carrying a new value."""
 

@@ -165,10 +165,15 @@ def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+READS_ONLY = "vaultswitch_reads_only"  # execution option of a connection that never writes
+
+
 def _on_sqlite_begin(conn: Connection) -> None:
     # Every vault call writes (at least an audit row): take the write lock up front
     # so concurrent writers queue on busy_timeout instead of failing to upgrade.
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    # A unit that only reads (READS_ONLY) needs no lock: in WAL mode it never waits.
+    reads_only = conn.get_execution_options().get(READS_ONLY, False)
+    conn.exec_driver_sql("BEGIN" if reads_only else "BEGIN IMMEDIATE")
 
 
 def make_private(path: Path, mode: int = PRIVATE_FILE_MODE) -> None:

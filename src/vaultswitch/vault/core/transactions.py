@@ -23,7 +23,7 @@ from vaultswitch.vault.core import crypto, rawsql
 from vaultswitch.vault.core.errors import MasterKeyMismatch, MasterKeyRotated, ServiceUnavailable
 from vaultswitch.vault.core.master_key import MasterKeySource
 from vaultswitch.vault.core.models import AuditContext
-from vaultswitch.vault.core.store import audit_log, master_key_check
+from vaultswitch.vault.core.store import READS_ONLY, audit_log, master_key_check
 from vaultswitch.vault.core.vault_row import VaultRow
 from vaultswitch.vault.core.volatile import VolatileStore
 from vaultswitch.vault.settings import VaultSettings
@@ -136,6 +136,22 @@ class TransactionalCore:
         local.unit_audit = outer
         execute("RELEASE SAVEPOINT vs_unit")
         (outer if outer is not None else local.batch_audit).extend(unit)
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        """A unit of work that only reads (no audit row either).
+
+        In a group-commit batch: the batch's connection. Otherwise its own transaction,
+        which on SQLite takes no write lock, so it neither waits for nor holds up writers.
+        """
+        ambient: Connection | None = getattr(self._local, "conn", None)
+        if ambient is not None:
+            yield ambient
+            return
+        with self._engine.connect() as conn:
+            conn.execution_options(**{READS_ONLY: True})
+            with conn.begin():
+                yield conn
 
     def _batch_unit(self, fn: Callable[[Connection], T], read_only: bool) -> T:
         """``with self._tx(read_only=...) as conn: return fn(conn)`` in a SQLite batch, inline."""

@@ -1,8 +1,10 @@
 """Who is calling: Bearer access tokens (v2) or Basic access credentials (v1), with caches.
 
-Verified tokens are cached by token until they expire; checked access
-credentials are cached under a keyed digest (never the password) for a short
-time. Failures are never cached.
+Verified tokens are cached by token until they expire (their service account is
+re-checked at least every ACCOUNT_RECHECK_SECONDS); checked access credentials are
+cached under a keyed digest (never the password) for a short time, which saves the
+password check but not the look-up: revoked credentials fail on their next request.
+Failures are never cached.
 """
 
 from __future__ import annotations
@@ -161,6 +163,10 @@ class Authenticator:
         if cached is not None and cached[1] > now:
             vault_id = cached[0]
             assert isinstance(vault_id, str)
+            if not await anyio.to_thread.run_sync(self._service.has_access_credentials, username):
+                self._basic.pop(key, None)  # revoked (`vault access-credentials revoke`)
+                actor = self._refs.actor(username, known=False)
+                raise RejectedCredentials("invalid vault access credentials", actor)
         else:
             found = await anyio.to_thread.run_sync(
                 self._service.authenticate_access_credentials, username, password
