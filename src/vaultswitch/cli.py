@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.panel import Panel
-from rich.table import Table
 
 from vaultswitch import __version__
 from vaultswitch.orchestrator.cli import orchestrator_app
@@ -27,53 +25,70 @@ app.add_typer(orchestrator_app, name="orchestrator")
 console = Console(stderr=True)
 
 
+PortOpt = "Port of the {} (default {}; 0 = any free port)."
+
+
 @app.command()
 def up(
-    host: Annotated[str | None, typer.Option(help="Bind address (default 127.0.0.1).")] = None,
-    port: Annotated[int | None, typer.Option(help="Port (default 8220).")] = None,
     data_dir: Annotated[
-        Path | None, typer.Option("--data-dir", help="Data directory (default ./.vaultswitch).")
+        Path, typer.Option("--data-dir", help="Data directory (default ./.vaultswitch).")
+    ] = Path(".vaultswitch"),
+    host: Annotated[str, typer.Option(help="Bind address of every server.")] = "127.0.0.1",
+    vault_port: Annotated[
+        int, typer.Option("--vault-port", "--port", help=PortOpt.format("vault", 8220))
+    ] = 8220,
+    orchestrator_port: Annotated[
+        int, typer.Option("--orchestrator-port", help=PortOpt.format("orchestrator", 8221))
+    ] = 8221,
+    processor_port: Annotated[
+        int, typer.Option("--processor-port", help=PortOpt.format("sandbox processor", 8230))
+    ] = 8230,
+) -> None:
+    """Start the whole system on embedded defaults: the vault, the orchestrator and the
+    sandbox processor (SQLite, no account). The first run sets up a merchant with VGS
+    activated against the local vault; `up.json` in the data dir holds every URL and key."""
+    from vaultswitch.up.command import UpOptions, run_up
+
+    for name, port in (
+        ("--vault-port", vault_port),
+        ("--orchestrator-port", orchestrator_port),
+        ("--processor-port", processor_port),
+    ):
+        if not 0 <= port <= 65535:
+            console.print(f"[red]{name} must be from 0 to 65535 (0 = any free port)[/red]")
+            raise typer.Exit(2)
+    options = UpOptions(data_dir, host, vault_port, orchestrator_port, processor_port)
+    code = run_up(options, console)
+    if code:
+        raise typer.Exit(code)
+
+
+@app.command()
+def demo(
+    data_dir: Annotated[
+        Path, typer.Option("--data-dir", help="Data directory of `up` (default ./.vaultswitch).")
+    ] = Path(".vaultswitch"),
+    orchestrator_url: Annotated[
+        str | None,
+        typer.Option("--orchestrator-url", help="Env VAULTSWITCH_ORCHESTRATOR_URL; else up.json."),
+    ] = None,
+    api_key: Annotated[
+        str | None, typer.Option("--api-key", help="Env VAULTSWITCH_API_KEY; else up.json.")
     ] = None,
 ) -> None:
-    """Start vaultswitch on its embedded defaults: the vault on SQLite, no account needed."""
-    from vaultswitch.bootstrap import ensure_default_vault
-    from vaultswitch.vault.http.server import ServeError, serve
-    from vaultswitch.vault.settings import VaultSettings
+    """Run the whole story against a running `up`: save a card, list it masked, pay,
+    pay with a decline card, delete the card."""
+    from vaultswitch.ops.demo import run_demo
+    from vaultswitch.ops.target import TargetError, resolve_target
 
-    given: dict[str, Any] = {"host": host, "port": port, "data_dir": data_dir}
-    settings = VaultSettings(**{k: v for k, v in given.items() if v is not None})
-    if settings.workers != 1:
-        settings = settings.model_copy(update={"workers": 1})
-    boot = ensure_default_vault(settings)
-    base = f"http://{settings.host}:{settings.port}"
-    table = Table.grid(padding=(0, 2))
-    table.add_row("vault id", boot.vault_id)
-    table.add_row("vault API (v2)", f"{base}/{boot.vault_id}/aliases")
-    table.add_row("connector vault_base_url", f"{base}/{{vault_id}}/")
-    table.add_row("connector auth_base_url", f"{base}/")
-    table.add_row("data", str(settings.data_dir.resolve()))
-    if boot.client_secret is not None:
-        table.add_row("client id", boot.client_id or "")
-        table.add_row("client secret", boot.client_secret.reveal())
-        table.add_row("v1 username", boot.username or "")
-        table.add_row("v1 password", (boot.password.reveal() if boot.password else ""))
-        note = (
-            "First start: these credentials are shown once and stored only hashed. "
-            "Create more with `vaultswitch vault service-account --vault "
-            f"{boot.vault_id}`."
-        )
-    else:
-        note = (
-            "Credentials were shown on the first start. New ones: "
-            f"`vaultswitch vault service-account --vault {boot.vault_id}`."
-        )
-    console.print(Panel(table, title=f"vaultswitch {__version__} — vault on {base}"))
-    console.print(note)
     try:
-        serve(settings)
-    except ServeError as exc:
-        console.print(f"[red]cannot start:[/red] {exc}\nhint: {exc.hint}")
+        target = resolve_target(orchestrator_url, api_key, data_dir)
+    except TargetError as exc:
+        console.print(f"[red]{exc}[/red]\nhint: {exc.hint}")
         raise typer.Exit(2) from None
+    code = run_demo(target, Console())
+    if code:
+        raise typer.Exit(code)
 
 
 @app.command()

@@ -1,106 +1,172 @@
-"""`vaultswitch up` as a user runs it: a real process, a real port, the printed credentials work."""
+"""`vaultswitch up` as a user runs it: real processes on free ports, up.json, the printed curl
+saves a card and pays, `demo` runs the story, Ctrl-C stops everything, a second run reuses the
+data and prints no secret."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
-import socket
+import stat
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import httpx
+import pytest
+
+from vaultswitch.up.banner import SNIPPET_END, SNIPPET_START
+from vaultswitch.up.upfile import REQUIRED_KEYS
 
 TOKEN_PATH = "/auth/realms/vgs/protocol/openid-connect/token"
+pytestmark = pytest.mark.slow
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+class Up:
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self.log = data_dir.parent / f"up-{time.monotonic_ns()}.log"
+        self.out = self.log.open("w")
+        env = {**os.environ, "COLUMNS": "250", "NO_COLOR": "1", "USERNAME": "someone-else"}
+        self.proc = subprocess.Popen(
+            [
+                *(sys.executable, "-m", "vaultswitch.cli", "up", "--data-dir", str(data_dir)),
+                *("--vault-port", "0", "--orchestrator-port", "0", "--processor-port", "0"),
+            ],
+            stdout=self.out,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+
+    def wait_up(self, started: float) -> dict[str, object]:
+        up_json = self.data_dir / "up.json"
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            assert self.proc.poll() is None, "up exited early:\n" + self.log.read_text()
+            if up_json.exists() and up_json.stat().st_mtime >= started:
+                text = self.log.read_text()
+                if SNIPPET_END in text:
+                    return dict(json.loads(up_json.read_text()))
+            time.sleep(0.2)
+        raise AssertionError("up did not write up.json:\n" + self.log.read_text())
+
+    def stop(self) -> str:
+        self.proc.send_signal(signal.SIGINT)
+        assert self.proc.wait(timeout=30) == 0
+        self.out.close()
+        return self.log.read_text()
 
 
-def _run_up(data_dir: Path, port: int) -> subprocess.Popen[str]:
-    env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1"}
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "vaultswitch.cli",
-            "up",
-            "--port",
-            str(port),
-            "--data-dir",
-            str(data_dir),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=env,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health").status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.1)
-        assert proc.poll() is None, "vaultswitch up exited early"
-    else:
-        proc.kill()
-        raise AssertionError("vaultswitch up did not answer /health")
-    return proc
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    return tmp_path / "data"
 
 
-def _stop(proc: subprocess.Popen[str]) -> str:
-    proc.send_signal(signal.SIGINT)
-    out, _ = proc.communicate(timeout=20)
-    return out
+def _snippet(output: str) -> str:
+    start = output.index(SNIPPET_START)
+    return output[start : output.index(SNIPPET_END, start)]
 
 
-def _field(output: str, name: str) -> str:
-    match = re.search(rf"{name}\s+(\S+)", output)
-    assert match, f"{name!r} not in output:\n{output}"
-    return match.group(1)
-
-
-def test_up_bootstraps_a_vault_whose_printed_credentials_work(tmp_path: Path) -> None:
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    first = _stop(_run_up(tmp_path, port))  # the banner is read once the process ended
-    vault_id = _field(first, "vault id")
-    client_id = _field(first, "client id")
-    secret = _field(first, "client secret")
-    assert re.fullmatch(r"tnt[a-z0-9]{8}", vault_id)
-    assert (tmp_path / "master.key").stat().st_mode & 0o777 == 0o600
-
-    proc = _run_up(tmp_path, port)
+def test_up_runs_everything_and_the_printed_curl_pays(data_dir: Path) -> None:
+    started = time.time() - 1
+    up = Up(data_dir)
     try:
+        info = up.wait_up(started)
+        for key in REQUIRED_KEYS:
+            assert info.get(key), f"up.json lacks {key}"
+        assert stat.S_IMODE((data_dir / "up.json").stat().st_mode) == 0o600
+        assert stat.S_IMODE(data_dir.stat().st_mode) == 0o700
+        for path in data_dir.iterdir():
+            assert stat.S_IMODE(path.stat().st_mode) & 0o077 == 0, path.name
+
+        # every server answers its health check
+        for key in ("vault_url", "orchestrator_url", "processor_url"):
+            assert httpx.get(f"{info[key]}/health").status_code == 200
+
+        # the printed VGS credentials work against the vault
         token = httpx.post(
-            base + TOKEN_PATH,
+            f"{info['vault_url']}{TOKEN_PATH}",
             data={
                 "grant_type": "client_credentials",
-                "client_id": client_id,
-                "client_secret": secret,
+                "client_id": info["client_id"],
+                "client_secret": info["client_secret"],
             },
         )
         assert token.status_code == 200
-        bearer = {"Authorization": f"Bearer {token.json()['access_token']}"}
-        created = httpx.post(
-            f"{base}/{vault_id}/aliases",
-            json={"data": [{"value": "4111111111111111", "format": "FPE_SIX_T_FOUR"}]},
-            headers=bearer,
+
+        # the connector account is active, its check passed
+        admin = {
+            "Authorization": f"admin-api-key={info['admin_api_key']}",
+            "X-Merchant-Id": str(info["merchant_id"]),
+            "X-Profile-Id": str(info["profile_id"]),
+        }
+        account = httpx.get(
+            f"{info['orchestrator_url']}/v2/connector-accounts/{info['vault_connector_id']}",
+            headers=admin,
+        ).json()
+        assert account["status"] == "active"
+
+        # the printed curl saves a card and pays with it
+        output = up.log.read_text()
+        paid = subprocess.run(
+            ["bash", "-euo", "pipefail", "-c", _snippet(output)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
         )
-        assert created.status_code == 201
-        alias = created.json()["data"][0]["aliases"][0]["alias"]
-        assert alias[:6] == "411111"
-        assert alias[-4:] == "1111"
-        assert len(alias) == 16
+        assert paid.returncode == 0, paid.stderr
+        payment = json.loads(paid.stdout.strip())
+        assert payment.get("status") == "succeeded", payment
+
+        demo = subprocess.run(
+            [sys.executable, "-m", "vaultswitch.cli", "demo", "--data-dir", str(data_dir)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+            env={**os.environ, "COLUMNS": "200", "NO_COLOR": "1"},
+        )
+        assert demo.returncode == 0, demo.stdout + demo.stderr
+        assert "card_declined" in demo.stdout
+        assert "demo complete" in demo.stdout
+        assert "4242424242424242" not in demo.stdout + demo.stderr
     finally:
-        second = _stop(proc)
-    # second start: same vault, no secrets printed again
-    assert _field(second, "vault id") == vault_id
-    assert secret not in second
-    assert "4111111111111111" not in first + second
+        first = up.stop()
+    assert info["client_secret"] in first  # shown on the first run
+    # the only card number in the output is the printed example's, never a server's log line
+    assert "4242424242424242" not in first.replace(_snippet(first), "")
+
+    # what up created is audited, with the OS account from the uid (not $USERNAME)
+    audit = subprocess.run(
+        [sys.executable, "-m", "vaultswitch.cli", "vault", "audit", "--data-dir", str(data_dir)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    events = json.loads(audit.stdout)
+    created = [e for e in events if e["source"] == "up"]
+    actions = {e["action"] for e in created}
+    assert {
+        "admin.vault.create",
+        "admin.service_account.create",
+        "admin.access_credentials.create",
+    } <= actions
+    assert all(e["actor"].startswith("up:") and "someone-else" not in e["actor"] for e in created)
+
+    # a second run reuses the data, keeps the secrets in up.json, prints none
+    started = time.time() - 1
+    again = Up(data_dir)
+    try:
+        second_info = again.wait_up(started)
+        for key in ("client_secret", "api_key", "admin_api_key", "merchant_id", "vault_id"):
+            assert second_info[key] == info[key], key
+        assert httpx.get(f"{second_info['orchestrator_url']}/health").status_code == 200
+    finally:
+        second = again.stop()
+    for key in ("client_secret", "api_key", "admin_api_key", "v1_password"):
+        assert str(info[key]) not in second, f"{key} printed on the second run"
+    assert re.search(r"Vault ID \(API Secret\)\s+" + str(info["vault_id"]), second)

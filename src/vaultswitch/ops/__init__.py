@@ -1,0 +1,1 @@
+"""Operations against a running orchestrator: `demo` now; `doctor`, `import`, `migrate` later."""
