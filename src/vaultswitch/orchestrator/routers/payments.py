@@ -19,7 +19,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, WithJsonSchema, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator
 
 from vaultswitch.domain.cards import Card
 from vaultswitch.domain.errors import InvalidCardData
@@ -32,7 +32,7 @@ from vaultswitch.orchestrator.repos import payments as repo
 from vaultswitch.orchestrator.repos.payments import Payment
 from vaultswitch.processor.currencies import CURRENCIES
 
-from .common import Offset, iso
+from .common import Offset, SecretText, iso
 
 router = APIRouter(tags=["payments"])
 
@@ -64,9 +64,6 @@ INTENT_STATUSES = (
 _IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")
 _CVC = re.compile(r"[0-9]{3,4}")
 _URL = re.compile(r"https?://[^\s]+", re.IGNORECASE)
-
-#: a card number or CVC: held as a Secret from parsing on, a write-only string in the schema
-SecretText = Annotated[Secret, WithJsonSchema({"type": "string", "writeOnly": True})]
 
 
 # --- request models ------------------------------------------------------------------------
