@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
 import stat
 import subprocess
 import sys
@@ -17,56 +16,16 @@ from pathlib import Path
 import httpx
 import pytest
 
-from vaultswitch.up.banner import SNIPPET_END, SNIPPET_START
+from up_support import Up, snippet
 from vaultswitch.up.upfile import REQUIRED_KEYS
 
 TOKEN_PATH = "/auth/realms/vgs/protocol/openid-connect/token"
 pytestmark = pytest.mark.slow
 
 
-class Up:
-    def __init__(self, data_dir: Path) -> None:
-        self.data_dir = data_dir
-        self.log = data_dir.parent / f"up-{time.monotonic_ns()}.log"
-        self.out = self.log.open("w")
-        env = {**os.environ, "COLUMNS": "250", "NO_COLOR": "1", "USERNAME": "someone-else"}
-        self.proc = subprocess.Popen(
-            [
-                *(sys.executable, "-m", "vaultswitch.cli", "up", "--data-dir", str(data_dir)),
-                *("--vault-port", "0", "--orchestrator-port", "0", "--processor-port", "0"),
-            ],
-            stdout=self.out,
-            stderr=subprocess.STDOUT,
-            env=env,
-        )
-
-    def wait_up(self, started: float) -> dict[str, object]:
-        up_json = self.data_dir / "up.json"
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            assert self.proc.poll() is None, "up exited early:\n" + self.log.read_text()
-            if up_json.exists() and up_json.stat().st_mtime >= started:
-                text = self.log.read_text()
-                if SNIPPET_END in text:
-                    return dict(json.loads(up_json.read_text()))
-            time.sleep(0.2)
-        raise AssertionError("up did not write up.json:\n" + self.log.read_text())
-
-    def stop(self) -> str:
-        self.proc.send_signal(signal.SIGINT)
-        assert self.proc.wait(timeout=30) == 0
-        self.out.close()
-        return self.log.read_text()
-
-
 @pytest.fixture
 def data_dir(tmp_path: Path) -> Path:
     return tmp_path / "data"
-
-
-def _snippet(output: str) -> str:
-    start = output.index(SNIPPET_START)
-    return output[start : output.index(SNIPPET_END, start)]
 
 
 def test_up_runs_everything_and_the_printed_curl_pays(data_dir: Path) -> None:
@@ -111,7 +70,7 @@ def test_up_runs_everything_and_the_printed_curl_pays(data_dir: Path) -> None:
         # the printed curl saves a card and pays with it
         output = up.log.read_text()
         paid = subprocess.run(
-            ["bash", "-euo", "pipefail", "-c", _snippet(output)],
+            ["bash", "-euo", "pipefail", "-c", snippet(output)],
             capture_output=True,
             text=True,
             timeout=60,
@@ -137,7 +96,7 @@ def test_up_runs_everything_and_the_printed_curl_pays(data_dir: Path) -> None:
         first = up.stop()
     assert info["client_secret"] in first  # shown on the first run
     # the only card number in the output is the printed example's, never a server's log line
-    assert "4242424242424242" not in first.replace(_snippet(first), "")
+    assert "4242424242424242" not in first.replace(snippet(first), "")
 
     # what up created is audited, with the OS account from the uid (not $USERNAME)
     audit = subprocess.run(
