@@ -28,7 +28,11 @@ from .cards_data import CARDS_JSON, INVALID, MASKING, NORMALIZE, SHARED_CARDS_JS
 
 def test_vector_copy_matches_shared_file() -> None:
     if not SHARED_CARDS_JSON.is_file():
-        pytest.skip(f"shared test data not checked out beside the repo ({SHARED_CARDS_JSON})")
+        pytest.skip(
+            "this test checks that tests/data/cards.json is an exact copy of the project's "
+            f"shared test cards, which are not beside this clone ({SHARED_CARDS_JSON} is "
+            "missing); it runs in CI, where shared/ sits next to the repository"
+        )
     assert json.loads(CARDS_JSON.read_text()) == json.loads(SHARED_CARDS_JSON.read_text())
 
 
