@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from vaultswitch.domain.errors import ALL_ERRORS
@@ -32,8 +33,10 @@ VAULT_SERVER_CODES: tuple[Entry, ...] = tuple(
             "No valid credentials: a missing, expired or foreign Bearer token, or wrong v1 "
             "access credentials.",
             "Fetch a token from /auth/realms/vgs/protocol/openid-connect/token with a service "
-            "account assigned to this vault; v1 needs the vault's access credentials "
-            "(`vaultswitch vault access-credentials`).",
+            "account assigned to this vault (`vaultswitch vault service-accounts list --vault "
+            "ID`); v1 needs the vault's access credentials (`vaultswitch vault "
+            "access-credentials list --vault ID`, new ones: `vaultswitch vault "
+            "access-credentials create --vault ID`).",
         ),
         (
             "VAULT_NOT_FOUND",
@@ -66,8 +69,10 @@ VAULT_SERVER_CODES: tuple[Entry, ...] = tuple(
             "INSUFFICIENT_SCOPE",
             403,
             "The token lacks the scope this operation needs.",
-            "Create the service account with aliases:read (reveal), aliases:write (create, "
-            "update) and aliases:delete (delete) as needed.",
+            "Use a service account with aliases:read (reveal), aliases:write (create, update) "
+            "and aliases:delete (delete) as needed (`vaultswitch vault service-accounts list "
+            "--vault ID` shows their scopes; a new one: `vaultswitch vault service-account "
+            "--vault ID --scopes aliases:read,aliases:write,aliases:delete`).",
         ),
         (
             "TOO_MANY_VALUES",
@@ -103,7 +108,8 @@ VAULT_SERVER_CODES: tuple[Entry, ...] = tuple(
             "FORBIDDEN",
             403,
             "These credentials may not do this.",
-            "Check the service account's vaults and scopes (`vaultswitch vault list`).",
+            "Check the service account's vaults and scopes (`vaultswitch vault service-accounts "
+            "list --vault ID`).",
         ),
         (
             "NOT_FOUND",
@@ -227,7 +233,8 @@ VAULT_SERVER_CODES: tuple[Entry, ...] = tuple(
             "RATE_LIMITED",
             429,
             "The vault's per-minute request limit is used up.",
-            "Wait for Retry-After seconds; raise `rate_limit_per_minute` on your own vault.",
+            "Wait for Retry-After seconds; on your own vault raise the limit "
+            "(`vaultswitch vault serve --rate-limit N`, or `rate_limit_per_minute`).",
         ),
         (
             "ALIAS_SPACE_EXHAUSTED",
@@ -297,8 +304,10 @@ OAUTH_CODES: tuple[Entry, ...] = (
         401,
         "token endpoint",
         "Unknown client id or wrong client secret.",
-        "Use the client id and secret `vaultswitch vault service-account` printed; the secret "
-        "is shown only once, create a new account if it is lost.",
+        "Use the client id and secret `vaultswitch vault service-account --vault ID` printed; "
+        "the secret is shown only once: if it is lost, create a new account and disable the "
+        "old one (`vaultswitch vault service-accounts disable CLIENT_ID`). A disabled account "
+        "gets this error too (`vaultswitch vault service-accounts list` shows which are).",
     ),
     Entry(
         "unsupported_grant_type",
@@ -376,6 +385,26 @@ def server_hint(code: str) -> str | None:
         if entry.code == code:
             return entry.hint
     return None
+
+
+# A command in a hint: `vaultswitch ...` in backticks.
+COMMAND_RE = re.compile(r"`(vaultswitch(?: [^`]*)?)`")
+_TAKES_DATA_DIR = re.compile(r"vaultswitch (?:vault|up)\b")
+
+
+def runnable_hint(hint: str, data_dir_flag: str) -> str:
+    """The hint with ``data_dir_flag`` (`` --data-dir DIR`` or "") added to each vault
+    command in it that does not name a data dir already, so it works when copied."""
+    if not data_dir_flag:
+        return hint
+
+    def complete(match: re.Match[str]) -> str:
+        command = match.group(1)
+        if _TAKES_DATA_DIR.match(command) and "--data-dir" not in command:
+            command += data_dir_flag
+        return f"`{command}`"
+
+    return COMMAND_RE.sub(complete, hint)
 
 
 def render_markdown() -> str:

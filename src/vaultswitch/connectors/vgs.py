@@ -186,7 +186,7 @@ def _base_url(value: Any, option: str, *, needs_vault_id: bool) -> str:
             option,
             "must contain {vault_id} (or {{vault_id}}) where the vault ID goes",
             hint="e.g. https://{vault_id}.sandbox.vault-api.verygoodvault.com/ or "
-            "http://127.0.0.1:8200/{vault_id}/",
+            "http://127.0.0.1:8220/{vault_id}/",
         )
     return url if url.endswith("/") else url + "/"
 

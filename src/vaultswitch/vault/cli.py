@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
-from vaultswitch.troubleshooting import server_hint
+from vaultswitch.troubleshooting import runnable_hint, server_hint
 from vaultswitch.vault.core.errors import VaultApiError
 from vaultswitch.vault.core.models import (
     SCOPES,
@@ -52,11 +52,18 @@ def _emit(payload: Any) -> None:
     typer.echo(json.dumps(payload, indent=2, default=str))
 
 
-def _fail(code: str, detail: str, hint: str | None = None, exit_code: int = 1) -> typer.Exit:
+def _fail(
+    code: str,
+    detail: str,
+    hint: str | None = None,
+    exit_code: int = 1,
+    settings: VaultSettings | None = None,
+) -> typer.Exit:
+    """Print the JSON error; the hint's vault commands carry the data dir of settings."""
     body: dict[str, str] = {"error": code, "detail": detail}
     hint = hint or server_hint(code)
     if hint:
-        body["hint"] = hint
+        body["hint"] = runnable_hint(hint, settings.data_dir_flag()) if settings else hint
     typer.echo(json.dumps(body), err=True)
     return typer.Exit(exit_code)
 
@@ -78,11 +85,11 @@ def _service(
     try:
         service = VaultService.open(settings, existing=existing)
     except VaultApiError as exc:
-        raise _fail(exc.code, exc.detail) from None
+        raise _fail(exc.code, exc.detail, settings=settings) from None
     try:
         yield service
     except VaultApiError as exc:
-        raise _fail(exc.code, exc.detail) from None
+        raise _fail(exc.code, exc.detail, settings=settings) from None
     finally:
         service.close()
 
@@ -172,7 +179,7 @@ def serve(
     except ServeError as exc:
         raise _fail("CANNOT_START", str(exc), exc.hint, exit_code=2) from None
     except VaultApiError as exc:
-        raise _fail(exc.code, exc.detail) from None
+        raise _fail(exc.code, exc.detail, settings=settings) from None
 
 
 # --- vaults --------------------------------------------------------------------------------
@@ -309,7 +316,7 @@ def service_account(
         _emit({**_account_json(account), "client_secret": secret.reveal()})
 
 
-accounts_app.command("create", help="Same as `vaultswitch vault service-account`.")(service_account)
+accounts_app.command("create", help="Same as the `service-account` command.")(service_account)
 
 
 @accounts_app.command("list")

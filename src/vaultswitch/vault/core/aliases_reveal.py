@@ -58,8 +58,8 @@ class AliasRevealMixin(AliasSupport):
             vault = self._vault(conn, vault_id)
             if not vault.reveal_enabled:
                 raise Forbidden(
-                    f"reveal is disabled for vault {vault.id}; enable it with the vault admin "
-                    "CLI (set reveal on)",
+                    f"reveal is disabled for vault {vault.id}; enable it with `vaultswitch "
+                    f"vault reveal enable --vault {vault.id}{self.settings.data_dir_flag()}`",
                     code="REVEAL_DISABLED",
                 )
             if storage == VOLATILE:
