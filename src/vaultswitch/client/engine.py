@@ -47,7 +47,7 @@ from vaultswitch.domain.errors import (
 )
 from vaultswitch.domain.secret import Secret
 
-from .logs import bind_logger, debug_enabled, host_of, new_logger, url_for_log
+from .logs import bind_logger, debug_check, host_of, new_logger, url_for_log
 from .retry import (
     FailureKind,
     RetryPolicy,
@@ -237,17 +237,18 @@ def _parse(connector: str, flow: Flow, call: Call[T], responses: Sequence[HttpRe
 class Engine:
     """Builds the step generators for every flow; holds the retry policy, RNG and logger."""
 
-    __slots__ = ("_accounts", "debug", "log", "retry", "rng")
+    __slots__ = ("_accounts", "debug_on", "log", "retry", "rng")
 
     def __init__(
         self, retry: RetryPolicy, rng: Callable[[], float], logger: Any | None = None
     ) -> None:
         self.retry = retry
         self.rng = rng
-        # bound once per client: the structlog configuration in force when the client is
-        # created applies; debug lines are not even assembled when debug is off
+        # the library logger routes each call to the logging set-up in force at that moment
+        # (silent until the application configures one); debug lines are not even
+        # assembled while debug is off
         self.log: Any = bind_logger(logger if logger is not None else new_logger())
-        self.debug = debug_enabled(self.log)
+        self.debug_on = debug_check(self.log)
         self._accounts: dict[tuple[VaultConnector, Credentials], str | None] = {}
 
     def account(
@@ -288,7 +289,7 @@ class Engine:
             outcome = yield Send(request)
             if type(outcome) is HttpResponse:
                 status = outcome.status
-                if status >= 500 or self.debug:
+                if status >= 500 or self.debug_on():
                     (self.log.debug if status < 500 else self.log.warning)(
                         "vault.http",
                         flow=request.flow.value,
@@ -313,7 +314,7 @@ class Engine:
                     method=request.method,
                     url=url_for_log(request.url),
                     error=outcome.kind.value,
-                    exception=outcome.exception_type,
+                    exception_type=outcome.exception_type,
                     duration_ms=_ms(started),
                     attempt=attempt,
                 )
@@ -535,7 +536,7 @@ class Engine:
     def _flow_done(
         self, flow: Flow, connector: str, started: float, responses: Sequence[HttpResponse]
     ) -> None:
-        if self.debug:
+        if self.debug_on():
             self.log.debug(
                 "vault.flow",
                 flow=flow.value,

@@ -46,8 +46,9 @@ class VaultClient:
 
     ``clock`` (token expiry), ``sleep`` (retry waits) and ``rng`` (jitter) are injectable for
     tests. Pass ``http_client`` to bring your own httpx client (then ``config``'s HTTP settings
-    are not applied and :meth:`close` leaves it open), ``logger`` to log elsewhere than
-    structlog's ``vaultswitch.client`` logger.
+    are not applied and :meth:`close` leaves it open), ``logger`` to log elsewhere than the
+    ``vaultswitch.client`` library logger (silent until the application configures logging;
+    see :mod:`vaultswitch.logs`).
     """
 
     def __init__(

@@ -1,4 +1,8 @@
-"""Logging helpers for the client: URL trimming for log lines and a redacting processor.
+"""Logging helpers for the client: its logger, URL trimming for log lines, the redacting processor.
+
+The client logs through :func:`vaultswitch.logs.get_logger` (``vaultswitch.client``): silent
+until the application configures logging, then through structlog (when the application
+configured it) or the standard :mod:`logging` module.
 
 Log lines carry flow, connector, method, URL (scheme, host and path only), status,
 duration, attempt and trace id. Bodies, headers, tokens and credentials are never passed
@@ -9,20 +13,20 @@ to the logger; the shared scrubber (``redact_client_event`` is
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
-import structlog
-
 from vaultswitch.domain.redaction import redact_event
+from vaultswitch.logs import LibraryLogger, get_logger
 
 LOGGER_NAME = "vaultswitch.client"
 
 
-def new_logger() -> Any:
-    """The client's structlog logger (each client binds its own when it is created)."""
-    return structlog.get_logger(LOGGER_NAME)
+def new_logger() -> LibraryLogger:
+    """The client's logger (each client gets its own when it is created)."""
+    return get_logger(LOGGER_NAME)
 
 
 def bind_logger(logger: Any) -> Any:
@@ -31,16 +35,27 @@ def bind_logger(logger: Any) -> Any:
     return bind() if callable(bind) else logger
 
 
+def debug_check(logger: Any) -> Callable[[], bool]:
+    """A cheap callable saying whether ``logger`` emits debug lines now (True when it
+    cannot tell), asked per flow so that logging configured later takes effect."""
+    checks = (getattr(logger, name, None) for name in ("is_enabled_for", "isEnabledFor"))
+    method: Callable[[int], Any] | None = next((c for c in checks if callable(c)), None)
+    if method is None:
+        return lambda: True
+    ask: Callable[[int], Any] = method
+
+    def enabled() -> bool:
+        try:
+            return bool(ask(logging.DEBUG))
+        except Exception:  # a logger that cannot answer: assume it logs
+            return True
+
+    return enabled
+
+
 def debug_enabled(logger: Any) -> bool:
-    """Whether ``logger`` would emit debug lines (True when it cannot tell)."""
-    for name in ("is_enabled_for", "isEnabledFor"):
-        check = getattr(logger, name, None)
-        if callable(check):
-            try:
-                return bool(check(logging.DEBUG))
-            except Exception:  # a logger that cannot answer: assume it logs
-                return True
-    return True
+    """Whether ``logger`` would emit debug lines now (True when it cannot tell)."""
+    return debug_check(logger)()
 
 
 #: The client's processor is the shared one: every process that calls
