@@ -68,6 +68,8 @@ def test_list_filters_and_pages(any_orchestrator: Orchestrator, processor: LiveP
     both = listed(f"?status=failed,requires_payment_method&customer_id={other_customer}")
     assert [p["id"] for p in both["data"]] == [made[3]["id"]]  # type: ignore[attr-defined]
     assert listed("?status=cancelled")["total_count"] == 0
+    assert listed(f"?profile_id={shop.setup.profile_id}")["total_count"] == 6
+    assert listed("?profile_id=pro_other")["total_count"] == 0
     assert listed("?limit=2&offset=10")["data"] == []
 
     for bad, field in (("?status=paid", "status"), ("?limit=0", "limit"), ("?limit=101", "limit")):

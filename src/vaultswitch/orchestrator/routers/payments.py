@@ -477,13 +477,15 @@ async def list_payments(
     ctx: Ctx,
     caller: Merchant,
     customer_id: Annotated[str | None, Query(max_length=80)] = None,
+    profile_id: Annotated[str | None, Query(max_length=80)] = None,
     status: Annotated[
         str | None, Query(description="One status or several, comma-separated.")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=100, description="Page size (1-100).")] = 10,
     offset: Offset = 0,
 ) -> dict[str, Any]:
-    """The merchant's payments, newest first: ``{count, total_count, data}``."""
+    """The merchant's payments (of every profile unless ``profile_id`` is given), newest
+    first: ``{count, total_count, data}``."""
     statuses: list[str] | None = None
     if status is not None:
         statuses = [part.strip() for part in status.split(",") if part.strip()]
@@ -500,11 +502,12 @@ async def list_payments(
             merchant_id,
             customer_id=customer_id,
             statuses=statuses,
+            profile_id=profile_id,
             limit=limit,
             offset=offset,
         )
         total = repo.count_for_merchant(
-            conn, merchant_id, customer_id=customer_id, statuses=statuses
+            conn, merchant_id, customer_id=customer_id, statuses=statuses, profile_id=profile_id
         )
         return found, total
 
