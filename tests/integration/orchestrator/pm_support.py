@@ -5,8 +5,8 @@ merchant with a customer, and helpers to read what the vault holds."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -99,6 +99,15 @@ class PmVault:
             return None
         secret = records[alias].value
         return str(secret.reveal() if isinstance(secret, Secret) else secret)
+
+    def put(self, box: VaultBox, value: str, storage: str = "PERSISTENT", fmt: str = "UUID") -> str:
+        """Store a value as a client-side SDK (VGS Collect) would; answers its alias."""
+        from vaultswitch.vault.core.models import AuditContext, NewValue
+
+        item = NewValue(Secret(value), fmt, ("collect",), storage)
+        [record] = self.service.create_aliases(box.vault_id, [item], AuditContext("collect"))
+        alias: str = record.aliases[0].alias
+        return alias
 
     def drop(self, box: VaultBox, alias: str, storage: str) -> None:
         from vaultswitch.vault.core.models import AuditContext
@@ -237,3 +246,44 @@ def pm_world(
         settings = orchestrator_settings(tmp_path / "orchestrator", **overrides)
         with serve_orchestrator(settings) as orch:
             yield setup_merchant(orch, vault)
+
+
+# --- the orchestrator's own functions, in-process, on the same database and vault ---------
+
+
+@asynccontextmanager
+async def in_process(world: PmWorld) -> AsyncIterator[Any]:
+    """An AppContext on the live orchestrator's database and master key, with its own vault
+    client on this event loop: to call load_card and the save functions directly."""
+    from vaultswitch.client import AsyncVaultClient
+    from vaultswitch.orchestrator.app import open_context
+
+    ctx = open_context(world.orch.settings)
+    client = AsyncVaultClient()
+    ctx._vault_client = client
+    try:
+        yield ctx
+    finally:
+        ctx._vault_client = None
+        await client.aclose()
+        ctx.db.close()
+
+
+async def caller_of(ctx: Any, merchant: MerchantSetup) -> Any:
+    """The Caller a request with this merchant's API key gets (its default profile)."""
+    from vaultswitch.orchestrator.auth import Caller
+    from vaultswitch.orchestrator.repos import merchants as merchants_repo
+    from vaultswitch.orchestrator.repos import profiles as profiles_repo
+
+    def load(conn: Any) -> Any:
+        record = merchants_repo.get(conn, merchant.merchant_id)
+        profile = profiles_repo.get(conn, merchant.merchant_id, merchant.profile_id)
+        return Caller(record, profile, "api_key")
+
+    return await ctx.db.read(load)
+
+
+async def record_of(ctx: Any, merchant_id: str, pm_id: str) -> Any:
+    from vaultswitch.orchestrator.repos import payment_methods as repo
+
+    return await ctx.db.read(lambda conn: repo.get(conn, ctx.keyring, merchant_id, pm_id))

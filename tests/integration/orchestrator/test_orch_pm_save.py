@@ -269,3 +269,18 @@ def test_payment_method_session_gives_the_vgs_collect_details(world: PmWorld) ->
         404,
         "HE_02",
     )
+
+
+def test_the_routes_are_in_the_openapi_document(sqlite_world: PmWorld) -> None:
+    document = sqlite_world.http.get("/openapi.json")
+    assert document.status_code == 200, document.text
+    spec = document.json()
+    for path in (
+        "/v2/payment-methods",
+        "/v2/payment-methods/{pm_id}",
+        "/v2/customers/{customer_id}/saved-payment-methods",
+        "/v2/payment-method-sessions",
+    ):
+        assert path in spec["paths"], path
+    card_schema = spec["components"]["schemas"]["CardDetail"]["properties"]
+    assert card_schema["card_number"]["type"] == "string"

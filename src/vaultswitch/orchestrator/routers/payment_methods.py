@@ -15,10 +15,10 @@ import hashlib
 import re
 import secrets
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, model_validator
 from sqlalchemy.engine import Connection
 
 from vaultswitch.domain.cards import Card, CardBrand, detect_brand, parse_holder_name
@@ -76,6 +76,8 @@ NETWORK_OF_BRAND: dict[CardBrand, str] = {
 }
 CardType = Literal["credit", "debit"]
 Country = Field(default=None, pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2")
+#: Card data in a request: held as a Secret (never echoed, never logged), a string in JSON.
+SecretText = Annotated[Secret, WithJsonSchema({"type": "string", "writeOnly": True})]
 #: An alias as VGS writes them (tok_..., UUIDs, format-preserving digits): no spaces.
 ALIAS_PATTERN = r"^[\x21-\x7e]{1,256}$"
 
@@ -89,11 +91,11 @@ class CardDetail(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    card_number: Secret
+    card_number: SecretText
     card_exp_month: str | int
     card_exp_year: str | int
     card_holder_name: str | None = None
-    card_cvc: Secret | None = None
+    card_cvc: SecretText | None = None
     nick_name: str | None = Field(default=None, max_length=64)
     card_network: CardNetwork | None = None
     card_issuer: str | None = Field(default=None, max_length=64)
