@@ -49,6 +49,7 @@ from .processors.errors import (
     ProcessorUnavailable,
 )
 from .processors.transport import authorize_async, transport_error
+from .repos import payment_methods as pm_repo
 from .repos import payments as repo
 from .repos.payments import Payment
 
@@ -294,9 +295,15 @@ async def run_attempt(
     started = time.perf_counter()
     with anyio.CancelScope(shield=True):
         changes = await _attempt_changes(ctx, payment, target, load, idem is not None)
-        recorded = await ctx.db.write(
-            lambda conn: repo.finish_attempt(conn, payment.merchant_id, payment.id, token, changes)
-        )
+
+        def record(conn: Connection) -> Payment | None:
+            if not repo.finish_attempt(conn, payment.merchant_id, payment.id, token, changes):
+                return None
+            if payment.payment_method_id and changes["attempt_state"] == repo.COMPLETED:
+                pm_repo.mark_used(conn, payment.merchant_id, payment.payment_method_id)
+            return repo.get(conn, payment.merchant_id, payment.id)
+
+        stored = await ctx.db.write(record)
     logger().info(
         "payment.attempt",
         payment_id=payment.id,
@@ -305,13 +312,11 @@ async def run_attempt(
         attempt=payment.attempt_count,
         connector=target.name,
         error_code=changes.get("error_code") or (changes.get("failure") or {}).get("code"),
-        recorded=recorded,
+        recorded=stored is not None,
         ms=round((time.perf_counter() - started) * 1000, 2),
     )
-    if not recorded:  # another request took the lease over: answer what it records
+    if stored is None:  # another request took the lease over: answer what it records
         return await follow(ctx, caller, payment.id, None, idem, waited=True)
-    stored = await ctx.db.read(lambda conn: repo.get(conn, payment.merchant_id, payment.id))
-    assert stored is not None
     return Outcome(stored, failure_error(stored))
 
 

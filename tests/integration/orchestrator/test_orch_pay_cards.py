@@ -80,6 +80,8 @@ def test_saved_cards_are_read_from_the_vault_and_approved(
         "exp_month": 12,
         "exp_year": 2099,
     }
+    saved = shop.orch.http.get(f"/v2/payment-methods/{visa}", headers=shop.headers).json()
+    assert saved["last_used_at"] is not None
     # saved without a CVC, the CVC sent with the payment
     master = shop.save_card(OTHER_APPROVED)
     again = shop.paid(shop.saved_payment(master, cvc="321"))
