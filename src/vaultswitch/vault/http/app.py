@@ -31,6 +31,7 @@ from vaultswitch.vault.core.errors import (
     VaultApiError,
     VaultNotFoundError,
 )
+from vaultswitch.vault.core.log_refs import LogRefs
 from vaultswitch.vault.core.models import AuditContext, CreateItem
 from vaultswitch.vault.core.service import VaultService
 from vaultswitch.vault.http.auth import Authenticator, Principal, RejectedCredentials
@@ -44,6 +45,7 @@ from vaultswitch.vault.http.oauth import (
     oauth_error,
 )
 from vaultswitch.vault.http.ratelimit import MemoryRateLimiter, RateLimiter, make_rate_limiter
+from vaultswitch.vault.http.request_log import RequestLog, created_aliases, referenced_aliases
 from vaultswitch.vault.http.routing import resolve_tenant
 from vaultswitch.vault.http.wire import (
     JSON_MEDIA_TYPE,
@@ -76,7 +78,7 @@ _ALIAS_PREFIX_LEN = len(_ALIAS_PREFIX)
 class RequestState:
     """Per-request facts shared by the middleware and the endpoints (stored in scope["vs"])."""
 
-    __slots__ = ("client_id", "remaining", "tenant", "trace_id", "vault_id", "via")
+    __slots__ = ("aliases", "client_id", "remaining", "tenant", "trace_id", "vault_id", "via")
 
     def __init__(self, trace_id: str, tenant: str | None, via: str | None) -> None:
         self.trace_id = trace_id
@@ -85,6 +87,8 @@ class RequestState:
         self.vault_id: str | None = None
         self.client_id: str | None = None
         self.remaining: int | None = None
+        # aliases an endpoint used beyond the path and query (logged as references only)
+        self.aliases: list[str] | None = None
 
 
 class RouteNotFound(VaultApiError):
@@ -211,6 +215,8 @@ class VaultHTTP:
         check_json_content_type(content_type)
         raw = await read_body(receive, content_length, self.max_body)
         items = parse_create(parse_json(raw), max_items=self.max_items)
+        state: RequestState = scope["vs"]
+        state.aliases = referenced_aliases(items)
         records = await self._call(
             self.service.create_aliases,
             principal.vault_id,
@@ -220,6 +226,7 @@ class VaultHTTP:
             principal.holds("aliases:read"),  # references carry a value only for a revealer
             volatile=_any_volatile(items),
         )
+        state.aliases = created_aliases(items, records)
         return dumps_records(records)
 
     async def create_asgi(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -320,6 +327,7 @@ class VaultHTTP:
         aliases, body_storage = parse_batch_delete(
             await self._json(request), max_items=self.max_items
         )
+        request.scope["vs"].aliases = aliases
         storage = body_storage or _storage_param(request)
         await self._call(
             self.service.delete_aliases,
@@ -427,9 +435,10 @@ class DirectRouter(Router):
 class VaultMiddleware:
     """Trace ids, tenant resolution, VGS error rendering, headers and the request log."""
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+    def __init__(self, app: ASGIApp, limit: int, refs: LogRefs) -> None:
         self.app = app
         self._limit = str(limit).encode()
+        self._log = RequestLog(refs)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -486,7 +495,7 @@ class VaultMiddleware:
                 "unhandled_error",
                 trace_id=trace_id,
                 error=type(exc).__name__,
-                path=route_path,
+                path=self._log.path(route_path, target.path)[0],
             )
             if status:
                 raise
@@ -496,8 +505,9 @@ class VaultMiddleware:
                 "request",
                 trace_id=trace_id,
                 method=scope["method"],
-                path=route_path,
-                query=scope.get("query_string", b"").decode("latin-1")[:512],
+                **self._log.fields(
+                    route_path, target.path, scope.get("query_string", b""), state.aliases
+                ),
                 status=status,
                 duration_ms=round((time.perf_counter() - started) * 1000, 3),
                 vault_id=state.vault_id or state.tenant,
@@ -583,4 +593,4 @@ def create_app(
         settings.rate_limit_per_minute, settings.redis_url, settings.redis_prefix
     )
     http = VaultHTTP(settings, service, limiter)
-    return VaultMiddleware(http.router(), limiter.limit)
+    return VaultMiddleware(http.router(), limiter.limit, http.refs)
