@@ -96,14 +96,22 @@ def explain(
     code: Annotated[str, typer.Argument(help="An error code, e.g. vault_not_found")],
 ) -> None:
     """Say what an error code means and how to fix it."""
-    from vaultswitch.troubleshooting import find_entries
+    import difflib
+
+    from vaultswitch.troubleshooting import all_entries, find_entries
 
     entries = find_entries(code)
     if not entries:
-        console.print(f"unknown error code {code!r}; see docs/troubleshooting.md")
+        known = sorted({entry.code for entry in all_entries()}, key=str.lower)
+        close = difflib.get_close_matches(code.strip(), known, n=3, cutoff=0.6)
+        message = f"unknown error code {code!r}."
+        if close:
+            message += f" Did you mean: {', '.join(close)}?"
+        message += f"\nKnown codes: {', '.join(known)}.\nAll of them: docs/troubleshooting.md"
+        typer.echo(message, err=True)
         raise typer.Exit(1)
     for entry in entries:
-        typer.echo(f"{entry.code} (HTTP {entry.status}, {entry.where})")
+        typer.echo(f"{entry.code} ({entry.status_label}, {entry.where})")
         typer.echo(f"  {entry.message}\n  hint: {entry.hint}")
 
 

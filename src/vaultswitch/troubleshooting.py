@@ -6,8 +6,9 @@ import re
 from dataclasses import dataclass
 
 from vaultswitch.domain.errors import ALL_ERRORS
+from vaultswitch.vault.core.models import MAX_CLASSIFIER_LENGTH, MAX_CLASSIFIERS, SCOPES
 
-CLI_WHERE = "vault admin CLI"
+CLI_WHERE = "command line"
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +103,8 @@ VAULT_SERVER_CODES: tuple[Entry, ...] = tuple(
             "INVALID_CLASSIFIER",
             400,
             "A classifier is not a short tag string.",
-            "Use 1-64 characters of letters, digits and _ . : / - per classifier.",
+            f"Use 1-{MAX_CLASSIFIER_LENGTH} characters of letters, digits and _ . : / - per "
+            "classifier.",
         ),
         (
             "FORBIDDEN",
@@ -139,7 +141,16 @@ VAULT_SERVER_CODES: tuple[Entry, ...] = tuple(
             "INVALID_SCOPE",
             400,
             "An admin command named a scope the vault does not know.",
-            "Use aliases:read, aliases:write and aliases:delete.",
+            f"Use {', '.join(SCOPES)} (comma-separated in `vaultswitch vault service-account "
+            "--vault ID --scopes ...`).",
+        ),
+        (
+            "INVALID_TOKEN_LIFESPAN",
+            400,
+            "An admin command asked for access tokens that live less than 60 seconds.",
+            "Pass `--token-lifespan` of at least 60 (seconds), or leave it out for the "
+            "default (300): `vaultswitch vault service-account --vault ID --token-lifespan "
+            "300`.",
         ),
         (
             "CLIENT_NOT_FOUND",
@@ -209,7 +220,8 @@ VAULT_SERVER_CODES: tuple[Entry, ...] = tuple(
             "INVALID_CLASSIFIERS",
             400,
             "classifiers must be a list of short strings.",
-            "Send at most 50 classifiers of at most 255 characters each.",
+            f"Send a list of at most {MAX_CLASSIFIERS} classifiers, each 1-"
+            f"{MAX_CLASSIFIER_LENGTH} characters of letters, digits and _ . : / -.",
         ),
         (
             "DUPLICATE_ALIAS_REFERENCE",
@@ -279,10 +291,38 @@ VAULT_SERVER_CODES: tuple[Entry, ...] = tuple(
     )
 )
 
-# Codes only the admin CLI (`vaultswitch vault ...`) reports, in `{"error", "detail", "hint"}`.
+# Codes only commands report (in their JSON error `{"error", "detail", "hint"}`).
 CLI_CODES: tuple[Entry, ...] = tuple(
     Entry(code, exit_status, CLI_WHERE, message, hint)
     for code, exit_status, message, hint in (
+        (
+            "CANNOT_START",
+            2,
+            "A server command (`vaultswitch vault serve`, `vaultswitch orchestrator serve`) "
+            "cannot start as configured, e.g. `--workers` above 1 without PostgreSQL and "
+            "Redis; the detail says what is wrong.",
+            "Do what the error's own hint says (it names the option to change); every "
+            "option is listed by `vaultswitch vault serve --help` and `vaultswitch "
+            "orchestrator serve --help`.",
+        ),
+        (
+            "OUTPUT_REQUIRED",
+            1,
+            "`rotate-master-key` was run with the master key in VAULTSWITCH_MASTER_KEY, where "
+            "the new key cannot be written.",
+            "Pass a file for the new key: `vaultswitch vault rotate-master-key --output FILE` "
+            "(written 0600, never printed), then set VAULTSWITCH_MASTER_KEY to its content.",
+        ),
+        (
+            "FILE_EXISTS",
+            1,
+            "`rotate-master-key` would overwrite a file: the `--output` file, or a "
+            "`master.key.new` left by a rotation that stopped before its commit.",
+            "Pass an `--output` path that does not exist yet; for a left-over "
+            "`master.key.new` (the database is not under it, the detail says so) delete it, "
+            "unless another rotation is running, and run `vaultswitch vault "
+            "rotate-master-key` again.",
+        ),
         (
             "NO_VAULT_DATA",
             1,
@@ -323,6 +363,14 @@ OAUTH_CODES: tuple[Entry, ...] = (
         "A form field is missing.",
         "Send grant_type, client_id and client_secret as application/x-www-form-urlencoded "
         "fields (or the client pair as HTTP Basic).",
+    ),
+    Entry(
+        "invalid_scope",
+        400,
+        "token endpoint",
+        "The token request asked for a scope the service account was not given.",
+        "Ask for a subset of the account's scopes, or none for all of them "
+        "(`vaultswitch vault service-accounts list` shows each account's scopes).",
     ),
 )
 
@@ -435,7 +483,7 @@ def render_markdown() -> str:
         ("Connection check codes (`vaultswitch.client.checks`)", CHECK_CODES),
         ("Vault server errors (`errors[].code` in the VGS error body)", VAULT_SERVER_CODES),
         ("Token endpoint errors (`error` in the OAuth body)", OAUTH_CODES),
-        ("Vault admin CLI errors (`error` in its JSON error)", CLI_CODES),
+        ("Command-line errors (`error` in the JSON error of a command)", CLI_CODES),
     )
     for title, entries in sections:
         lines += [f"## {title}", ""]
@@ -448,9 +496,10 @@ def render_markdown() -> str:
             ]
         elif entries is CLI_CODES:
             lines += [
-                'The admin CLI prints `{"error", "detail", "hint"}` as the last line of',
-                "stderr and exits non-zero; besides these codes it reports the vault server",
-                "codes above (e.g. `VAULT_NOT_FOUND` for an unknown `--vault`).",
+                'A failing command prints `{"error", "detail", "hint"}` as the last line',
+                "of stderr and exits with the status shown; the vault admin commands also",
+                "report the vault server codes above (e.g. `VAULT_NOT_FOUND` for an unknown",
+                "`--vault`).",
                 "",
             ]
         elif entries is connectors:

@@ -571,7 +571,9 @@ def _key_id_of(path: Path) -> str | None:
 def audit(
     vault: Annotated[str | None, typer.Option("--vault", help="Only this vault.")] = None,
     action: Annotated[str | None, typer.Option(help="Only this action.")] = None,
-    limit: Annotated[int, typer.Option(help="At most this many rows, newest first.")] = 100,
+    limit: Annotated[
+        int, typer.Option(min=1, help="At most this many rows (1 or more), newest first.")
+    ] = 100,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
 ) -> None:

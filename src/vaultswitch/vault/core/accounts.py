@@ -75,7 +75,7 @@ class AccountsMixin(ServiceCore):
         if lifespan < MIN_TOKEN_LIFESPAN:
             raise BadRequest(
                 f"token_lifespan: must be at least {MIN_TOKEN_LIFESPAN} seconds",
-                code="INVALID_REQUEST",
+                code="INVALID_TOKEN_LIFESPAN",
             )
         pepper = self._pepper()
         client_id = "AC" + random_base58(20)

@@ -15,14 +15,19 @@ from vaultswitch.domain.secret import Secret
 from vaultswitch.vault.core import crypto, formats, rawsql
 from vaultswitch.vault.core.base import ServiceCore
 from vaultswitch.vault.core.errors import AliasNotFoundError, BadRequest
-from vaultswitch.vault.core.models import STORAGES, AliasInfo, AliasReference, Record
+from vaultswitch.vault.core.models import (
+    MAX_CLASSIFIER_LENGTH,
+    MAX_CLASSIFIERS,
+    STORAGES,
+    AliasInfo,
+    AliasReference,
+    Record,
+)
 from vaultswitch.vault.core.store import aliases as alias_table
 from vaultswitch.vault.core.volatile import VolatileEntry
 
 PERSISTENT = "PERSISTENT"
 VOLATILE = "VOLATILE"
-MAX_CLASSIFIERS = 50
-MAX_CLASSIFIER_LEN = 255
 _SEL_RECORD_ALIASES = (
     sa.select(alias_table.c.alias, alias_table.c.format)
     .where(alias_table.c.record_id == sa.bindparam("rid"))
@@ -38,7 +43,7 @@ def check_storage(storage: str, field: str = "storage") -> str:
 
 
 def check_classifiers(classifiers: Sequence[str], field: str = "classifiers") -> tuple[str, ...]:
-    """Classifiers are short non-empty strings (at most 50 of at most 255 characters)."""
+    """Classifiers are short non-empty strings (MAX_CLASSIFIERS of MAX_CLASSIFIER_LENGTH)."""
     if isinstance(classifiers, str):
         raise BadRequest(f"{field}: must be a list of strings", code="INVALID_CLASSIFIERS")
     result = tuple(classifiers)
@@ -48,9 +53,9 @@ def check_classifiers(classifiers: Sequence[str], field: str = "classifiers") ->
             code="INVALID_CLASSIFIERS",
         )
     for j, tag in enumerate(result):
-        if not isinstance(tag, str) or not tag or len(tag) > MAX_CLASSIFIER_LEN:
+        if not isinstance(tag, str) or not tag or len(tag) > MAX_CLASSIFIER_LENGTH:
             raise BadRequest(
-                f"{field}[{j}]: a classifier is a string of 1-{MAX_CLASSIFIER_LEN} characters",
+                f"{field}[{j}]: a classifier is a string of 1-{MAX_CLASSIFIER_LENGTH} characters",
                 code="INVALID_CLASSIFIERS",
             )
     return result

@@ -10,6 +10,10 @@ from vaultswitch.domain.secret import Secret
 
 SCOPES: tuple[str, ...] = ("aliases:read", "aliases:write", "aliases:delete")
 STORAGES: tuple[str, ...] = ("PERSISTENT", "VOLATILE")
+# Classifier limits: the wire checks, the service checks and the troubleshooting page all
+# read these (a classifier is also limited to letters, digits and _ . : / -, see wire.py).
+MAX_CLASSIFIERS = 32
+MAX_CLASSIFIER_LENGTH = 64
 
 
 def iso_utc(moment: datetime | None) -> str | None:

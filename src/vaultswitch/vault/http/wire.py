@@ -29,6 +29,8 @@ from vaultswitch.vault.core.formats import (
     value_fits,
 )
 from vaultswitch.vault.core.models import (
+    MAX_CLASSIFIER_LENGTH,
+    MAX_CLASSIFIERS,
     STORAGES,
     AliasReference,
     CreateItem,
@@ -38,8 +40,7 @@ from vaultswitch.vault.core.models import (
 )
 
 JSON_MEDIA_TYPE = "application/json"
-CLASSIFIER_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:/\-]{0,63}$")
-MAX_CLASSIFIERS = 32
+CLASSIFIER_RE = re.compile(rf"^[A-Za-z0-9][A-Za-z0-9_.:/\-]{{0,{MAX_CLASSIFIER_LENGTH - 1}}}$")
 MAX_ALIAS_LENGTH = 128
 MAX_IDENTIFIER_LENGTH = 64  # client ids and access-credential usernames (core/store.py)
 # JSON may spell a lone UTF-16 surrogate ("\\ud800"), and body bytes are decoded with
@@ -293,7 +294,8 @@ def parse_classifiers(value: Any, where: str) -> tuple[str, ...]:
             raise bad_request(f"{where}[{i}] must be a string, got {_type_name(tag)}")
         if not CLASSIFIER_RE.match(tag):
             raise bad_request(
-                f"{where}[{i}] must be 1-64 characters of letters, digits, '_', '.', ':', '/', '-'",
+                f"{where}[{i}] must be 1-{MAX_CLASSIFIER_LENGTH} characters of letters, digits, "
+                "'_', '.', ':', '/', '-'",
                 "INVALID_CLASSIFIER",
             )
         if tag not in out:
