@@ -585,7 +585,9 @@ def audit(
 
 @vault_app.command("alias-ref")
 def alias_ref(
-    alias: Annotated[str, typer.Argument(help="The alias to find in the server's log.")],
+    alias: Annotated[
+        str, typer.Argument(metavar="ALIAS", help="The alias to find in the server's log.")
+    ],
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
 ) -> None:
