@@ -196,7 +196,10 @@ async def _store(
         return Saved(stored.record, duplicate=False)
     if new.vault_ids.mode != vaulting.PROXY:
         await vaulting.delete_aliases(ctx, target, new.vault_ids, set(stored.held))
-        log.info("payment_method.concurrent_duplicate", payment_method_id=new.id)
+        log.info(
+            "payment_method.concurrent_duplicate",
+            payment_method_id=stored.record.id if stored.record else None,
+        )
     if stored.record is None:  # the customer was deleted meanwhile
         raise not_found(
             "Customer", "Check customer_id: create the customer with POST /v2/customers."
@@ -207,29 +210,35 @@ async def _store(
 async def delete(ctx: AppContext, caller: Caller, pm_id: str) -> None:
     """Delete the aliases only this payment method holds from its vault, then the row.
 
-    A vault error (unreachable, credentials, rate limit) keeps the row and is answered
-    as such, so the delete can be retried; an alias the vault no longer has counts as
-    deleted. A payment method whose vault connector account has been deleted loses only
-    its row: there is no vault left to reach.
+    The payment method first releases its aliases (learning which no one else holds); a
+    vault error (unreachable, credentials, rate limit) gives them back, keeps the row and
+    is answered as such, so the delete can be retried; an alias the vault no longer has
+    counts as deleted. A payment method whose vault connector account has been deleted
+    loses only its row: there is no vault left to reach.
     """
     merchant_id = caller.merchant_id
 
-    def load(conn: Connection) -> tuple[PaymentMethod, VaultTarget | None, set[str]]:
+    def load(conn: Connection) -> tuple[PaymentMethod, VaultTarget | None]:
         record = repo.get(conn, ctx.keyring, merchant_id, pm_id)
         if record is None:
             raise not_found("Payment method")
         if record.vault_ids.mode == vaulting.PROXY:
-            return record, None, set()
+            return record, None
         try:
             target = vaulting.stored_vault(ctx, conn, merchant_id, record.vault_connector_id)
         except ApiError as exc:
             if exc.code != vaulting.VAULT_CONNECTOR_NOT_FOUND:
                 raise
-            return record, None, set()
-        refs = vaulting.alias_refs(ctx, target, record.vault_ids)
-        return record, target, repo.held_elsewhere(conn, refs, record.id)
+            return record, None
+        return record, target
 
-    record, target, keep = await ctx.db.read(load)
+    record, target = await ctx.db.read(load)
     if target is not None:
-        await vaulting.delete_aliases(ctx, target, record.vault_ids, keep)
+        refs = vaulting.alias_refs(ctx, target, record.vault_ids)
+        mine = await ctx.db.write(lambda conn: repo.release_aliases(conn, record.id, refs))
+        try:
+            await vaulting.delete_aliases(ctx, target, record.vault_ids, refs - mine)
+        except Exception:
+            await ctx.db.write(lambda conn: repo.restore_aliases(conn, record.id, refs))
+            raise
     await ctx.db.write(lambda conn: repo.delete(conn, merchant_id, pm_id))

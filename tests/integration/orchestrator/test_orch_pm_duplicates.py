@@ -214,3 +214,27 @@ def test_two_merchants_with_one_card_are_not_duplicates(world: PmWorld) -> None:
         world.http.get(f"/v2/payment-methods/{mine['id']}", headers=stranger.headers).status_code
         == 404
     )
+
+
+def test_concurrent_deletes_of_payment_methods_sharing_aliases_delete_them(
+    world: PmWorld,
+) -> None:
+    box = world.vault.external
+    before = world.vault.created_aliases(box)
+    customers = [world.customer_id] + [world.new_customer(name=f"C{i}") for i in range(3)]
+    saved = [world.saved(card(VISA, card_cvc="123"), customer_id=c) for c in customers]
+    shared = {a for a in world.vault.created_aliases(box) if a not in before}
+    assert len(shared) == 2  # the card and the CVC: one alias each, held by all four
+    barrier = threading.Barrier(len(saved))
+
+    def delete(pm: dict[str, Any]) -> int:
+        with httpx.Client(base_url=world.orch.url, timeout=60) as http:
+            barrier.wait()
+            response = http.delete(f"/v2/payment-methods/{pm['id']}", headers=world.headers)
+            return response.status_code
+
+    with ThreadPoolExecutor(len(saved)) as pool:
+        assert list(pool.map(delete, saved)) == [200] * len(saved)
+    for alias in shared:  # the last holder to go took them with it
+        assert world.vault.value(box, alias) is None
+        assert world.vault.value(box, alias, "VOLATILE") is None

@@ -242,6 +242,48 @@ def held_elsewhere(conn: Connection, refs: Iterable[str], pm_id: str | None = No
     return {str(ref) for ref in conn.execute(query).scalars()}
 
 
+def release_aliases(conn: Connection, pm_id: str, refs: Iterable[str]) -> set[str]:
+    """Drop the alias rows of ``pm_id`` and answer which of ``refs`` no other payment method
+    holds (those the caller may delete from the vault). On PostgreSQL the rows of every
+    holder are locked first, so two releases of one shared alias see each other's result
+    (SQLite serialises writers anyway)."""
+    wanted = sorted(set(refs))
+    holders = sa.select(
+        payment_method_aliases.c.payment_method_id, payment_method_aliases.c.alias_ref
+    ).where(payment_method_aliases.c.alias_ref.in_(wanted))
+    if conn.dialect.name == "postgresql":
+        holders = holders.with_for_update()
+    rows = conn.execute(holders).all() if wanted else []
+    conn.execute(
+        payment_method_aliases.delete().where(payment_method_aliases.c.payment_method_id == pm_id)
+    )
+    held = {str(row.alias_ref) for row in rows if row.payment_method_id != pm_id}
+    return set(wanted) - held
+
+
+def restore_aliases(conn: Connection, pm_id: str, refs: Iterable[str]) -> None:
+    """Undo :func:`release_aliases` after a failed vault delete (if the row still exists)."""
+    exists = conn.execute(
+        sa.select(payment_methods.c.id).where(payment_methods.c.id == pm_id)
+    ).first()
+    wanted = sorted(set(refs))
+    if exists is None or not wanted:
+        return
+    present = set(
+        conn.execute(
+            sa.select(payment_method_aliases.c.alias_ref).where(
+                payment_method_aliases.c.payment_method_id == pm_id
+            )
+        ).scalars()
+    )
+    missing = [ref for ref in wanted if ref not in present]
+    if missing:
+        conn.execute(
+            payment_method_aliases.insert(),
+            [{"payment_method_id": pm_id, "alias_ref": ref} for ref in missing],
+        )
+
+
 def delete(conn: Connection, merchant_id: str, pm_id: str) -> bool:
     owned = sa.select(payment_methods.c.id).where(
         payment_methods.c.id == pm_id, payment_methods.c.merchant_id == merchant_id
