@@ -65,6 +65,27 @@ def test_a_running_server_picks_up_a_rotated_key_file(tmp_path: Path) -> None:
     assert "vault.master_key_reloaded" in log
 
 
+@pytest.mark.postgres
+def test_a_running_server_on_postgresql_picks_up_a_rotated_key_file(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    d = ["--data-dir", str(tmp_path), "--database-url", postgres_url]
+    vault_id = cli_json("vault", "create", *d)["vault_id"]
+    account = cli_json("vault", "service-account", "--vault", vault_id, *d)
+    server = ServerProcess(tmp_path, None, "--database-url", postgres_url)
+    try:
+        auth = server.bearer(account["client_id"], account["client_secret"])
+        first = alias_of(server.create(vault_id, "before-rotation", auth))
+        cli_json("vault", "rotate-master-key", *d)
+        assert cli_json("vault", "rotate-key", "--vault", vault_id, *d)["key_version"] == 2
+        second = alias_of(server.create(vault_id, "new-data-key", auth))
+        assert value_of(server.reveal(vault_id, second, auth)) == "new-data-key"
+        assert value_of(server.reveal(vault_id, first, auth)) == "before-rotation"
+    finally:
+        log = server.stop()
+    assert "vault.master_key_reloaded" in log
+
+
 def test_a_server_with_the_key_in_the_environment_asks_for_a_restart(tmp_path: Path) -> None:
     d = ["--data-dir", str(tmp_path)]
     old_env = {"VAULTSWITCH_MASTER_KEY": encode_master_key(generate_key())}

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import json
 import os
+import queue
+import re
 import signal
-import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -55,18 +57,14 @@ def cli_error(*args: str, env: Mapping[str, str] | None = None) -> dict[str, Any
     return error
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+_RUNNING_ON = re.compile(rb"Uvicorn running on http://127\.0\.0\.1:(\d+)")
 
 
 class ServerProcess:
-    """`vaultswitch vault serve --data-dir DIR` on a free loopback port."""
+    """`vaultswitch vault serve --data-dir DIR --port 0`: the port the OS gave it is read from
+    its log, so no other process can take the port between choosing and binding it."""
 
-    def __init__(self, data_dir: Path, env: Mapping[str, str] | None = None) -> None:
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+    def __init__(self, data_dir: Path, env: Mapping[str, str] | None = None, *extra: str) -> None:
         self.proc = subprocess.Popen(
             [
                 sys.executable,
@@ -75,17 +73,40 @@ class ServerProcess:
                 "vault",
                 "serve",
                 "--port",
-                str(self.port),
+                "0",
                 "--data-dir",
                 str(data_dir),
                 "--log-level",
                 "info",
+                *extra,
             ],
             env=_env(env),
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
         )
+        self._lines: list[bytes] = []
+        self._port: queue.Queue[int] = queue.Queue()
+        self._reader = threading.Thread(target=self._read_log, daemon=True)
+        self._reader.start()
+        try:
+            port = self._port.get(timeout=60)
+        except queue.Empty:
+            self.proc.kill()
+            self._reader.join(timeout=10)
+            raise RuntimeError(f"vault server did not start: {self.log()!r}") from None
+        self.url = f"http://127.0.0.1:{port}"
         self._wait_ready()
+
+    def _read_log(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:  # read to the end, so the server never blocks on it
+            self._lines.append(line)
+            found = _RUNNING_ON.search(line)
+            if found:
+                self._port.put(int(found.group(1)))
+
+    def log(self) -> str:
+        return b"".join(self._lines).decode("utf-8", "replace")
 
     def _wait_ready(self) -> None:
         deadline = time.monotonic() + 60
@@ -97,19 +118,19 @@ class ServerProcess:
                 pass
             if self.proc.poll() is not None or time.monotonic() > deadline:
                 self.proc.kill()
-                out = self.proc.stdout.read() if self.proc.stdout else b""
-                raise RuntimeError(f"vault server did not start: {out!r}")
+                raise RuntimeError(f"vault server did not get ready: {self.log()!r}")
             time.sleep(0.1)
 
     def stop(self) -> str:
         """Stop the server; its log (stdout and stderr)."""
         self.proc.send_signal(signal.SIGINT)
         try:
-            out, _ = self.proc.communicate(timeout=15)
+            self.proc.wait(timeout=15)
         except subprocess.TimeoutExpired:
             self.proc.kill()
-            out, _ = self.proc.communicate()
-        return out.decode("utf-8", "replace") if out else ""
+            self.proc.wait()
+        self._reader.join(timeout=10)
+        return self.log()
 
     def token(self, client_id: str, client_secret: str) -> httpx.Response:
         return httpx.post(
