@@ -157,7 +157,8 @@ def test_bad_bytes_in_the_authorization_header_are_a_401(
         content=b'{"data":[{"value":"a","format":"UUID"}]}',
         headers={"content-type": "application/json", "authorization": authorization},
     )
-    _vgs_error(r, 401, "UNAUTHORIZED", "")
+    err = _vgs_error(r, 401, "UNAUTHORIZED", "")
+    assert "*" not in err["detail"]  # readable: not mistaken for a credential and masked
 
 
 def test_bad_bytes_in_host_and_content_type_headers(vault: Vault) -> None:

@@ -26,6 +26,8 @@ from vaultswitch.vault.http.wire import can_be_identifier
 
 _CACHE_MAX = 50_000
 BASIC_CACHE_SECONDS = 60.0
+# (worded so that the log scrubber, which masks "Basic <credential>", leaves it readable)
+_MALFORMED_BASIC = "malformed Basic auth: send base64 of username:password (access credentials)"
 ACCOUNT_RECHECK_SECONDS = 60.0
 
 
@@ -150,10 +152,10 @@ class Authenticator:
         try:
             decoded = base64.b64decode(param, validate=True).decode("utf-8")
         except (binascii.Error, UnicodeDecodeError, ValueError):
-            raise Unauthorized("malformed Basic credentials") from None
+            raise Unauthorized(_MALFORMED_BASIC) from None
         username, sep, password = decoded.partition(":")
         if not sep or not username or not password:
-            raise Unauthorized("malformed Basic credentials")
+            raise Unauthorized(_MALFORMED_BASIC)
         if not can_be_identifier(username):  # names no account: refused without a query
             actor = self._refs.actor(username, known=False)
             raise RejectedCredentials("invalid vault access credentials", actor)
