@@ -406,6 +406,93 @@ CHECK_CODES: tuple[Entry, ...] = (
         "from the vault ID does not exist when the vault ID is wrong or of the other "
         "environment.",
     ),
+    # the checks `vaultswitch doctor` adds (vaultswitch.client.checks.doctor)
+    Entry(
+        "dns_failed",
+        503,
+        "doctor check",
+        "The auth or vault host name does not resolve here (`auth_dns` / `vault_dns`).",
+        "Check the host in the connector's auth_base_url / vault_base_url and this machine's "
+        "DNS (resolver, /etc/hosts, VPN). A vault host built from the vault ID does not exist "
+        "when the vault ID is mistyped or of the other environment (sandbox vault IDs do not "
+        "work in live).",
+    ),
+    Entry(
+        "tcp_failed",
+        503,
+        "doctor check",
+        "No TCP connection to the auth or vault host (`auth_tcp` / `vault_tcp`): refused "
+        "(nothing listens on the port) or timed out (a firewall drops the packets).",
+        "Check the port of the connector's URL and the network path; for a vaultswitch vault "
+        "check that it is running (`vaultswitch up`).",
+    ),
+    Entry(
+        "tls_failed",
+        503,
+        "doctor check",
+        "The TLS handshake with the auth or vault host failed (`auth_tls` / `vault_tls`): "
+        "an untrusted, expired or mismatched certificate, or no TLS on that port.",
+        "Trust the CA that signed the certificate (`vaultswitch doctor --ca-file FILE`, "
+        "ClientConfig.verify in code), fix the host name in the connector's URL, renew an "
+        "expired certificate, or use http:// for a plain-HTTP server.",
+    ),
+    Entry(
+        "scope_missing",
+        424,
+        "doctor check",
+        "The access token lacks a scope a flow needs (`scopes`): aliases:write to insert, "
+        "aliases:read to retrieve, aliases:delete to delete. The message names the flows "
+        "that will fail.",
+        "Give the service account the missing scopes; a vaultswitch vault fixes them at "
+        "creation, so create one with all three: `vaultswitch vault service-account --vault ID "
+        "--scopes aliases:read,aliases:write,aliases:delete`.",
+    ),
+    Entry(
+        "clock_skew",
+        424,
+        "doctor check",
+        "This machine's clock is more than 60 s away from the auth host's, judged by the "
+        "access token's iat (`clock_skew`).",
+        "Set the clock right and keep it synchronised with NTP (`timedatectl set-ntp true`, "
+        "chrony or ntpd).",
+    ),
+    Entry(
+        "round_trip_mismatch",
+        502,
+        "doctor check",
+        "The `round_trip` check (`vaultswitch doctor --write`) read back another value than it "
+        "had just written.",
+        "Check that vault_base_url reaches the vault itself, not a proxy or cache in between, "
+        "and report it with the vault's trace id.",
+    ),
+    Entry(
+        "alias_wrong_storage",
+        404,
+        "doctor check",
+        "The alias (`vaultswitch doctor --alias A`) is not in the storage asked for, but in "
+        "the other one: a VOLATILE alias read as PERSISTENT, or the other way round.",
+        "Read it with the storage it was written in (`?storage=VOLATILE`, `vaultswitch doctor "
+        "--alias A --storage VOLATILE`); VOLATILE aliases expire after the vault's TTL, so "
+        "saved cards must be PERSISTENT.",
+    ),
+    Entry(
+        "proxy_unreachable",
+        503,
+        "doctor check",
+        "The outbound proxy of the account's metadata.proxy_url does not resolve or accepts "
+        "no TCP connection (`proxy`).",
+        "Check the host and port of metadata.proxy_url (VGS's outbound proxy listens on "
+        "8443 and differs between sandbox and live) and the network path.",
+    ),
+    Entry(
+        "proxy_certificate_invalid",
+        424,
+        "doctor check",
+        "The account's metadata.certificate is not an X.509 CA certificate in PEM or base64, "
+        "or it has expired (`proxy`).",
+        "Put the outbound proxy's current CA certificate in metadata.certificate, as PEM or "
+        "its base64 (PUT /v2/connector-accounts/{id}).",
+    ),
 )
 
 
@@ -417,8 +504,33 @@ def connector_entries() -> tuple[Entry, ...]:
     )
 
 
+def orchestrator_entries() -> tuple[Entry, ...]:
+    """The orchestrator API's codes and the processor connector's errors."""
+    from vaultswitch.troubleshooting_api import ORCHESTRATOR_API, PROCESSOR_CONNECTOR_ERRORS
+
+    api = tuple(Entry(c, s, "orchestrator API", m, h) for c, s, m, h in ORCHESTRATOR_API)
+    return api + tuple(
+        Entry(cls.code, cls.status, "processor connector", cls.default_message, cls.default_hint)
+        for cls in PROCESSOR_CONNECTOR_ERRORS
+    )
+
+
+def sandbox_processor_entries() -> tuple[Entry, ...]:
+    from vaultswitch.troubleshooting_api import SANDBOX_PROCESSOR
+
+    return tuple(Entry(c, s, "sandbox processor", m, h) for c, s, m, h in SANDBOX_PROCESSOR)
+
+
 def all_entries() -> tuple[Entry, ...]:
-    return connector_entries() + CHECK_CODES + VAULT_SERVER_CODES + OAUTH_CODES + CLI_CODES
+    return (
+        connector_entries()
+        + CHECK_CODES
+        + VAULT_SERVER_CODES
+        + OAUTH_CODES
+        + CLI_CODES
+        + orchestrator_entries()
+        + sandbox_processor_entries()
+    )
 
 
 def find_entries(code: str) -> list[Entry]:
@@ -484,6 +596,8 @@ def render_markdown() -> str:
         ("Vault server errors (`errors[].code` in the VGS error body)", VAULT_SERVER_CODES),
         ("Token endpoint errors (`error` in the OAuth body)", OAUTH_CODES),
         ("Command-line errors (`error` in the JSON error of a command)", CLI_CODES),
+        ("Orchestrator API errors (`error.code`) and processor errors", orchestrator_entries()),
+        ("Sandbox processor errors (`error.code` of its own API)", sandbox_processor_entries()),
     )
     for title, entries in sections:
         lines += [f"## {title}", ""]
@@ -492,6 +606,8 @@ def render_markdown() -> str:
                 "Each check of a connection test (`token`, then `vault`) reports `ok`, `skipped`",
                 "or the code of what went wrong: one of the errors above, or",
                 "`vault_unreachable` when a host gave no HTTP answer at all.",
+                "`vaultswitch doctor` adds checks of its own (docs/doctor.md), whose codes",
+                "follow `vault_unreachable` below.",
                 "",
             ]
         elif entries is CLI_CODES:

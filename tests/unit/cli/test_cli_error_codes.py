@@ -19,18 +19,14 @@ from vaultswitch.vault.http.wire import parse_classifiers
 
 SRC = Path(__file__).resolve().parents[3] / "src" / "vaultswitch"
 # Where an error code is the n-th positional argument of a call.
-_CODE_ARG = {"_fail": 0, "oauth_error": 1, "bad_request": 1}
+_CODE_ARG = {"_fail": 0, "oauth_error": 1, "bad_request": 1, "ApiError": 1, "config_error": 0}
 
 
 def _emitting_files() -> list[Path]:
-    """The vault (core, HTTP, admin CLI), the connectors and client, every CLI module.
-
-    The orchestrator and the sandbox processor answer Hyperswitch-shaped errors whose
-    bodies carry their own hints; their CLIs are included.
-    """
-    skip = ("orchestrator", "processor", "migrations")
-    files = [p for p in SRC.rglob("*.py") if not set(p.relative_to(SRC).parts) & set(skip)]
-    return sorted({*files, *SRC.rglob("cli.py")})
+    """Every module: the vault, connectors and client, the orchestrator (`ApiError(status,
+    code, ...)`), the sandbox processor and every CLI; not migrations, nor the catalogue."""
+    skip = {"migrations", "troubleshooting.py", "troubleshooting_api.py"}
+    return sorted(p for p in SRC.rglob("*.py") if not set(p.relative_to(SRC).parts) & skip)
 
 
 def _emitted_codes() -> dict[str, set[str]]:
@@ -39,11 +35,21 @@ def _emitted_codes() -> dict[str, set[str]]:
     found: dict[str, set[str]] = {}
 
     def add(node: ast.AST | None, path: Path) -> None:
+        if isinstance(node, ast.Name):  # a module constant: CODE = "..."
+            node = constants.get(node.id)
         if isinstance(node, ast.Constant) and isinstance(node.value, str):
             found.setdefault(node.value, set()).add(str(path.relative_to(SRC)))
 
     for path in _emitting_files():
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        constants = {
+            target.id: statement.value
+            for statement in tree.body
+            if isinstance(statement, ast.Assign)
+            for target in statement.targets
+            if isinstance(target, ast.Name) and target.id.isupper()
+        }
+        for node in ast.walk(tree):
             if isinstance(node, ast.Call):
                 func = node.func
                 name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", None)
