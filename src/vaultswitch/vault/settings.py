@@ -79,6 +79,8 @@ class VaultSettings(BaseSettings):
     workers: int = 1
     default_token_lifespan: int = 300
     log_level: str = "info"
+    #: bearer token of the admin API (``/admin/...``); unset: the admin API is off
+    admin_token: Secret | None = None
 
     @field_validator("volatile_ttl", "max_items", "max_body_bytes")
     @classmethod

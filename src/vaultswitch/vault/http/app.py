@@ -34,6 +34,7 @@ from vaultswitch.vault.core.errors import (
 from vaultswitch.vault.core.log_refs import LogRefs
 from vaultswitch.vault.core.models import AuditContext, CreateItem
 from vaultswitch.vault.core.service import VaultService
+from vaultswitch.vault.http.admin_api import AdminAPI
 from vaultswitch.vault.http.auth import Authenticator, Principal, RejectedCredentials
 from vaultswitch.vault.http.groupcommit import GroupCommitter
 from vaultswitch.vault.http.methods import MethodNotAllowed, Methods
@@ -356,6 +357,8 @@ class VaultHTTP:
             "/aliases/{alias}": Methods(
                 {"GET": self.reveal_one, "PUT": self.update, "DELETE": self.delete_one}
             ),
+            # /admin/...: the admin CLI's operations over HTTP
+            **AdminAPI(self.settings, self.service, self.refs, self._call).tables(),
         }
         routes = [Route(path, table) for path, table in tables.items()]
         return DirectRouter(
