@@ -91,6 +91,10 @@ class OrchestratorSettings(BaseSettings):
     internal_vault_client_secret: Secret | None = None
     #: read timeout of processor calls; past it the payment is `processing` (outcome unknown)
     processor_timeout_seconds: float = 30.0
+    #: our own vault's admin API (``/admin/...`` on the vault server) and its bearer token:
+    #: the control center's "Local vault" page uses them (`vaultswitch up` sets both)
+    vault_admin_url: str | None = None
+    vault_admin_token: Secret | None = None
 
     @field_validator("port")
     @classmethod

@@ -205,23 +205,29 @@ def _changes(body: ProfileUpdate) -> dict[str, Any]:
     return changes
 
 
+def apply_update(
+    conn: Connection, merchant_id: str, profile_id: str, body: ProfileUpdate
+) -> Profile:
+    """``PUT /v2/profiles/{id}`` inside a write transaction (the API and the control center):
+    the vault settings are checked, only the fields sent change."""
+    current = repo.get(conn, merchant_id, profile_id)
+    if current is None:
+        raise not_found("Profile")
+    changes = _changes(body)
+    enabled = changes.get("is_external_vault_enabled", current.is_external_vault_enabled)
+    details = changes.get(DETAILS, current.external_vault_connector_details)
+    if "is_external_vault_enabled" in changes or DETAILS in changes:
+        check_vault_settings(conn, merchant_id, enabled, details)
+    updated = repo.update(conn, merchant_id, profile_id, changes)
+    assert updated is not None
+    return updated
+
+
 @router.put("/v2/profiles/{profile_id}")
 async def update_profile(
     profile_id: str, body: ProfileUpdate, ctx: Ctx, caller: MerchantOrAdmin
 ) -> ProfileResponse:
     """Partial update: only the fields sent change (``null`` clears an optional one)."""
-
-    def update(conn: Connection) -> Profile:
-        current = repo.get(conn, caller.merchant_id, profile_id)
-        if current is None:
-            raise not_found("Profile")
-        changes = _changes(body)
-        enabled = changes.get("is_external_vault_enabled", current.is_external_vault_enabled)
-        details = changes.get(DETAILS, current.external_vault_connector_details)
-        if "is_external_vault_enabled" in changes or DETAILS in changes:
-            check_vault_settings(conn, caller.merchant_id, enabled, details)
-        updated = repo.update(conn, caller.merchant_id, profile_id, changes)
-        assert updated is not None
-        return updated
-
-    return profile_response(await ctx.db.write(update))
+    merchant_id = caller.merchant_id
+    updated = await ctx.db.write(lambda conn: apply_update(conn, merchant_id, profile_id, body))
+    return profile_response(updated)
