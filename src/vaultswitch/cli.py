@@ -92,6 +92,103 @@ def demo(
 
 
 @app.command()
+def doctor(
+    account_id: Annotated[
+        str | None,
+        typer.Argument(
+            help="A vault connector account of the orchestrator (default: vault_connector_id "
+            "of up.json). Leave out with raw credentials."
+        ),
+    ] = None,
+    client_id: Annotated[
+        str | None, typer.Option("--client-id", help="Raw credentials: the client ID.")
+    ] = None,
+    client_secret: Annotated[
+        str | None,
+        typer.Option(
+            "--client-secret",
+            envvar="VAULTSWITCH_CLIENT_SECRET",
+            show_envvar=True,
+            help="Raw credentials: the client secret. Better set VAULTSWITCH_CLIENT_SECRET, "
+            "so it is not on the command line; it is never printed.",
+        ),
+    ] = None,
+    vault_id: Annotated[
+        str | None, typer.Option("--vault-id", help="Raw credentials: the vault ID (tnt...).")
+    ] = None,
+    environment: Annotated[
+        str | None,
+        typer.Option("--environment", help="Raw credentials: sandbox (default) or live."),
+    ] = None,
+    vault_base_url: Annotated[
+        str | None,
+        typer.Option(
+            "--vault-base-url", help="Raw credentials: e.g. http://HOST:PORT/{vault_id}/."
+        ),
+    ] = None,
+    auth_base_url: Annotated[
+        str | None, typer.Option("--auth-base-url", help="Raw credentials: the auth host URL.")
+    ] = None,
+    write: Annotated[
+        bool, typer.Option("--write", help="Also insert, reveal and delete a throwaway value.")
+    ] = False,
+    alias: Annotated[
+        str | None, typer.Option("--alias", help="Also check that this alias exists.")
+    ] = None,
+    storage: Annotated[
+        str | None,
+        typer.Option("--storage", help="Storage --alias is read with: PERSISTENT or VOLATILE."),
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help='Print {"ok", "checks": [...]} for scripts.')
+    ] = False,
+    ca_file: Annotated[
+        Path | None,
+        typer.Option("--ca-file", help="Raw credentials: CA bundle to trust for https URLs."),
+    ] = None,
+    data_dir: Annotated[
+        Path, typer.Option("--data-dir", help="Data directory of `up` (default ./.vaultswitch).")
+    ] = Path(".vaultswitch"),
+    orchestrator_url: Annotated[
+        str | None,
+        typer.Option("--orchestrator-url", help="Env VAULTSWITCH_ORCHESTRATOR_URL; else up.json."),
+    ] = None,
+    api_key: Annotated[
+        str | None, typer.Option("--api-key", help="Env VAULTSWITCH_API_KEY; else up.json.")
+    ] = None,
+) -> None:
+    """Check a vault connection step by step (DNS, TCP, TLS, token, scopes, vault ID, clock;
+    with --write a round trip; with --alias an alias), each with its fix. Exit status 0 only
+    when every check passed, 1 otherwise, 2 for a usage error."""
+    from vaultswitch.domain.secret import Secret
+    from vaultswitch.ops.doctor import DoctorArgs, RawAccount, run_doctor_command
+
+    raw = RawAccount(
+        client_id,
+        Secret(client_secret) if client_secret else None,
+        vault_id,
+        environment,
+        vault_base_url,
+        auth_base_url,
+    )
+    args = DoctorArgs(
+        account_id,
+        raw,
+        write,
+        alias,
+        storage,
+        as_json,
+        ca_file,
+        data_dir,
+        orchestrator_url,
+        api_key,
+    )
+    code = run_doctor_command(args, Console(), console)
+    if code:
+        raise typer.Exit(code)
+
+
+@app.command()
 def explain(
     code: Annotated[str, typer.Argument(help="An error code, e.g. vault_not_found")],
 ) -> None:
