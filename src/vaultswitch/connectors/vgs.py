@@ -816,6 +816,52 @@ class VgsConnector(VaultConnector):
 
         return Call((request,), parse)
 
+    def reveal_aliases(
+        self,
+        credentials: Credentials,
+        token: AccessToken | None,
+        aliases: Sequence[str],
+        storage: StorageType = StorageType.PERSISTENT,
+    ) -> Call[dict[str, Secret]]:
+        """Reveal up to ``batch_size`` (20) aliases in one ``GET /aliases?aliases=...``.
+
+        The answer holds the value of every alias the vault returned; an alias missing from
+        a 200 answer is missing from the dict (VGS does not document partial answers). A
+        vault that refuses the whole request because one alias is unknown (ours: 404)
+        raises :class:`~vaultswitch.domain.errors.AliasNotFound`: the caller splits the
+        batch to find which.
+        """
+        account = self._account(credentials)
+        token = as_access_token(token)
+        unique = tuple(dict.fromkeys(aliases))
+        if not unique:
+            return Call((), lambda responses: {})
+        if len(unique) > self.config.batch_size:
+            raise InvalidRequest(
+                f"at most {self.config.batch_size} aliases per reveal request",
+                field="aliases",
+            )
+        for alias in unique:
+            if not isinstance(alias, str) or not alias.strip():
+                raise InvalidRequest("the alias is empty", field="aliases")
+        query = "?aliases=" + ",".join(quote(a, safe="") for a in unique)
+        if storage is StorageType.VOLATILE:
+            query += "&storage=VOLATILE"
+        request = self._request(
+            "GET",
+            self._base(account) + "aliases" + query,
+            Flow.RETRIEVE,
+            self._headers(account, token, json_body=False),
+        )
+        ctx = self._ctx(account, token, Endpoint.ALIAS, "reveal aliases", "aliases:read", unique)
+
+        def parse(responses: Sequence[HttpResponse]) -> dict[str, Secret]:
+            (response,) = _expect(responses, 1)
+            _raise_first_error(responses, ctx, (200,))
+            return parse_reveal_multiple(response, unique, missing_ok=True)
+
+        return Call((request,), parse)
+
     def delete_field(
         self, credentials: Credentials, token: AccessToken | None, name: str, alias: str
     ) -> Call[DeleteResult]:

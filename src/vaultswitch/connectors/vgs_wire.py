@@ -436,9 +436,12 @@ def parse_reveal_single(response: HttpResponse, alias: str) -> Secret:
     return Secret(value)
 
 
-def parse_reveal_multiple(response: HttpResponse, aliases: Sequence[str]) -> dict[str, Secret]:
+def parse_reveal_multiple(
+    response: HttpResponse, aliases: Sequence[str], *, missing_ok: bool = False
+) -> dict[str, Secret]:
     """Values of ``GET /aliases?aliases=...``: ``{"data": {alias: record}}`` (a list of
-    records is tolerated). A requested alias missing from the answer is AliasNotFound."""
+    records is tolerated). A requested alias missing from the answer is AliasNotFound, or
+    with ``missing_ok`` left out of the result."""
     body = json_object(response, "the revealed records")
     data = body.get("data")
     by_alias: dict[str, Any] = {}
@@ -453,7 +456,9 @@ def parse_reveal_multiple(response: HttpResponse, aliases: Sequence[str]) -> dic
         raise malformed(response, "VGS reveal answer has no data object", body=body)
     values: dict[str, Secret] = {}
     missing = [alias for alias in aliases if alias not in by_alias]
-    if missing:
+    if missing_ok:
+        aliases = [alias for alias in aliases if alias in by_alias]
+    elif missing:
         raise AliasNotFound(
             f"VGS has no data for alias {', '.join(missing)}",
             field="connector_vault_id",

@@ -30,3 +30,10 @@ def mask_digits(digits: str) -> str:
         return "*" * len(digits)
     head = max(0, min(6, len(digits) - 10))
     return digits[:head] + "*" * (len(digits) - head - 4) + digits[-4:]
+
+
+def looks_like_card_number(text: str) -> bool:
+    """12-19 digits (spaces and dashes between them ignored) that pass the Luhn check: a
+    card number, or a format-preserving alias made to look like one."""
+    digits = text.replace(" ", "").replace("-", "")
+    return 12 <= len(digits) <= 19 and digits.isascii() and digits.isdigit() and luhn_valid(digits)

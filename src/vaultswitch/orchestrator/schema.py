@@ -205,6 +205,22 @@ payment_method_aliases = sa.Table(
     sa.Index("ix_payment_method_aliases_ref", "alias_ref"),
 )
 
+# Rows of a `vaultswitch import` (POST /v2/payment-methods/import with an import_id) that
+# created a payment method: a replayed row (a resumed import re-sending the batch that was
+# in flight) answers that payment method as imported again. No foreign key to
+# payment_methods: deleting a payment method leaves the row, which then no longer matches.
+payment_method_imports = sa.Table(
+    "payment_method_imports",
+    metadata,
+    sa.Column("merchant_id", sa.String(80), sa.ForeignKey("merchants.id"), primary_key=True),
+    sa.Column("import_id", sa.String(64), primary_key=True),
+    sa.Column("row_number", sa.Integer(), primary_key=True, autoincrement=False),
+    sa.Column("payment_method_id", sa.String(80), nullable=False),
+    # the reason the row was answered with (e.g. its alias could not be checked)
+    sa.Column("reason", sa.String(255), nullable=True),
+    sa.Column("created_at", TS, nullable=False),
+)
+
 payment_method_sessions = sa.Table(
     "payment_method_sessions",
     metadata,

@@ -8,6 +8,7 @@ from fastapi import APIRouter
 
 from . import (
     api_keys,
+    card_import,
     connector_accounts,
     customers,
     health,
@@ -25,5 +26,6 @@ ROUTERS: tuple[APIRouter, ...] = (
     customers.router,
     connector_accounts.router,
     payments.router,
+    card_import.router,
     payment_methods.router,
 )
