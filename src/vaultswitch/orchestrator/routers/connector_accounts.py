@@ -6,17 +6,20 @@ and answered masked (first two + last two characters). A ``vault_processor`` acc
 activated by a connection test (an access token, then a vault read that writes nothing):
 ``status`` is ``active`` when it passed and ``inactive`` otherwise, and ``verification``
 says which check failed and how to fix it. A failing account is kept so that a ``PUT``
-can fix it; ``POST /v2/connector-accounts/{id}/verify`` runs the test again.
+can fix it; ``POST /v2/connector-accounts/{id}/verify`` runs the test again, or with
+``{"checks": "doctor"}`` every ``vaultswitch doctor`` check (merchant key too; stores nothing).
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Body, Request
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.engine import Connection
 
+from vaultswitch.client.checks.doctor import DoctorOptions, run_doctor_async
+from vaultswitch.connectors.base import StorageType
 from vaultswitch.orchestrator import ids
 from vaultswitch.orchestrator.accounts import (
     AccountSecrets,
@@ -25,7 +28,12 @@ from vaultswitch.orchestrator.accounts import (
     run_connection_test,
     seal_secrets,
 )
-from vaultswitch.orchestrator.auth import AdminMerchant, MerchantOrAdmin
+from vaultswitch.orchestrator.auth import (
+    AdminMerchant,
+    MerchantOrAdmin,
+    admin_merchant,
+    merchant_or_admin,
+)
 from vaultswitch.orchestrator.connector_kinds import (
     DETAILS,
     ConnectorKind,
@@ -312,11 +320,54 @@ async def update_connector_account(
     return account_response(ctx, await ctx.db.write(update))
 
 
+class VerifyRequest(BaseModel):
+    """Optional body of ``POST /v2/connector-accounts/{id}/verify``. Without it (or with
+    ``checks: "connection"``) the connection test runs and ``status`` follows it. With
+    ``checks: "doctor"`` every ``vaultswitch doctor`` check runs with the stored credentials
+    (``write``: also the insert-reveal-delete round trip; ``alias``: whether that alias
+    exists, read with ``storage``); the merchant's own API key may ask, and nothing stored
+    changes."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    checks: Literal["connection", "doctor"] = "connection"
+    write: bool = False
+    alias: str | None = Field(default=None, min_length=1, max_length=256)
+    storage: Literal["PERSISTENT", "VOLATILE"] | None = None
+
+
+async def _doctor(ctx: Ctx, account: ConnectorAccount, body: VerifyRequest) -> Verification:
+    secrets = open_secrets(ctx.keyring, account)
+    connector = vgs_connector(secrets.metadata)
+    credentials = check_credentials(account_kind(account), connector, secrets.credentials)
+    options = DoctorOptions.for_account(
+        secrets.metadata,
+        write=body.write,
+        alias=body.alias,
+        alias_storage=StorageType(body.storage) if body.storage else None,
+    )
+    report = await run_doctor_async(ctx.vault_client, connector, credentials, options)
+    return Verification.model_validate(report.to_dict())
+
+
 @router.post("/v2/connector-accounts/{account_id}/verify")
 async def verify_connector_account(
-    account_id: str, ctx: Ctx, caller: AdminMerchant
+    account_id: str,
+    ctx: Ctx,
+    request: Request,
+    body: Annotated[VerifyRequest | None, Body()] = None,
 ) -> ConnectorAccountResponse:
-    """Run the connection test again; ``status`` follows its result."""
+    """Run the connection test again (admin key); ``status`` follows its result. With
+    ``{"checks": "doctor"}`` (merchant key or admin): every doctor check, answered in
+    ``verification``; ``status`` and the stored verification stay as they are."""
+    doctor = body is not None and body.checks == "doctor"
+    caller = await (merchant_or_admin(request) if doctor else admin_merchant(request))
+    if body is not None and not doctor and (body.write or body.alias or body.storage):
+        raise invalid_data(
+            "checks",
+            'write, alias and storage go with "checks": "doctor"',
+            hint='Send {"checks": "doctor", "write": true} (or "alias": "<alias>").',
+        )
     account = await _load(ctx, caller.merchant_id, account_id)
     kind = account_kind(account)
     if kind.connector_type != VAULT_PROCESSOR:
@@ -325,6 +376,11 @@ async def verify_connector_account(
             "only vault_processor accounts have a connection test",
             hint="Processor accounts are checked by their first payment.",
         )
+    if doctor:
+        assert body is not None
+        response = account_response(ctx, account)
+        response.verification = await _doctor(ctx, account, body)
+        return response
     status, verification = await _activation(ctx, kind, open_secrets(ctx.keyring, account), None)
     changes = {"status": status, "verification": verification, "verified_at": utcnow()}
 
