@@ -1,5 +1,6 @@
 """Shared fixtures: real PostgreSQL and Redis, skipped (or failed under
-VAULTSWITCH_REQUIRE_SERVICES=1) when the server is not there."""
+VAULTSWITCH_REQUIRE_SERVICES=1) when the server is not there; and the run-wide check that
+no test card number is in any orchestrator log or database file (:mod:`card_leaks`)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,11 @@ import os
 import socket
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
+
+import card_leaks
 
 PG_ADMIN_URL = os.environ.get(
     "VAULTSWITCH_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -45,22 +49,41 @@ def postgres_server_url() -> str:
     return PG_ADMIN_URL
 
 
-@pytest.fixture
-def postgres_url(postgres_server_url: str) -> Iterator[str]:
-    """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
+@contextmanager
+def fresh_postgres_database(server_url: str, owner: str) -> Iterator[str]:
+    """A new, empty PostgreSQL database; an orchestrator's is scanned for card numbers
+    (findings named after ``owner``) before it is dropped."""
     import sqlalchemy as sa
 
     name = f"vs_test_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(postgres_server_url, isolation_level="AUTOCOMMIT")
+    admin = sa.create_engine(server_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    base, _, _ = postgres_server_url.rpartition("/")
+    base, _, _ = server_url.rpartition("/")
+    url = f"{base}/{name}"
     try:
-        yield f"{base}/{name}"
+        yield url
     finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        try:
+            card_leaks.record(card_leaks.scan_postgres(url, f"{owner}: postgresql {name}"))
+        finally:
+            with admin.connect() as conn:
+                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            admin.dispose()
+
+
+@pytest.fixture
+def postgres_url(postgres_server_url: str, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
+    with fresh_postgres_database(postgres_server_url, request.node.nodeid) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def postgres_module_url(postgres_server_url: str, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A fresh PostgreSQL database shared by the tests of one module, dropped afterwards."""
+    with fresh_postgres_database(postgres_server_url, request.node.nodeid) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
@@ -86,3 +109,17 @@ def database_url(request: pytest.FixtureRequest, tmp_path: object) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path}/vault.db"
     return str(request.getfixturevalue("postgres_url"))
+
+
+# --- no test card number in any orchestrator log or database file ---------------------------
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _card_leak_check(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Starts the run-wide scan: server logs go under the base temp dir from now on."""
+    card_leaks.begin(tmp_path_factory.getbasetemp())
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Fails the run when a test card number is in an orchestrator log or database."""
+    card_leaks.finish(session)

@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 
 from live_uvicorn import LiveServer
+from server_logs import tee_structlog
 from vaultswitch.domain.secret import Secret
 from vaultswitch.orchestrator.app import create_app
 from vaultswitch.orchestrator.settings import OrchestratorSettings
@@ -131,13 +132,16 @@ def orchestrator_settings(data_dir: Path, **overrides: Any) -> OrchestratorSetti
 
 @contextmanager
 def serve_orchestrator(settings: OrchestratorSettings) -> Iterator[Orchestrator]:
-    server = LiveServer(create_app(settings)).start()
-    assert settings.admin_api_key is not None
-    try:
-        with httpx.Client(base_url=server.url, timeout=30) as http:
-            yield Orchestrator(server.url, settings.admin_api_key.reveal(), settings, http)
-    finally:
-        server.stop()
+    """The orchestrator on loopback; its log lines are teed into a server log file that
+    the run-wide card-number scan reads (tests/card_leaks.py)."""
+    with tee_structlog("orchestrator"):
+        server = LiveServer(create_app(settings)).start()
+        assert settings.admin_api_key is not None
+        try:
+            with httpx.Client(base_url=server.url, timeout=30) as http:
+                yield Orchestrator(server.url, settings.admin_api_key.reveal(), settings, http)
+        finally:
+            server.stop()
 
 
 def assert_error(response: httpx.Response, status: int, code: str | None = None) -> dict[str, Any]:

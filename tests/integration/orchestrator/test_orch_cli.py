@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,6 +15,7 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
+from server_logs import tee_lines
 from vaultswitch.cli import app
 
 ADMIN_KEY = "adm_cli_test"
@@ -50,13 +50,16 @@ def _serving(*args: str) -> Iterator[str]:
     try:
         assert proc.stdout is not None
         url = None
+        startup = []
         for line in proc.stdout:
+            startup.append(line)
             if line.startswith("{") and json.loads(line).get("event") == "orchestrator.listening":
                 url = json.loads(line)["url"]
                 break
         assert url is not None
-        # keep reading its log lines so that a full pipe never blocks the server
-        threading.Thread(target=proc.stdout.read, daemon=True).start()
+        # keep reading its log lines so that a full pipe never blocks the server, into a
+        # server log file that the run-wide card-number scan reads (tests/card_leaks.py)
+        tee_lines(proc.stdout, "orchestrator-cli", already=startup)
         deadline = time.monotonic() + 30
         while True:
             try:
