@@ -14,6 +14,9 @@ from orch_support import (
     serve_vault,
 )
 
+# the shared end-to-end scenarios assert as test code does (with the values on failure)
+pytest.register_assert_rewrite("e2e_scenarios")
+
 
 @pytest.fixture
 def orchestrator(tmp_path: Path) -> Iterator[Orchestrator]:
