@@ -57,7 +57,8 @@ def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
 
 def _on_sqlite_begin(conn: Connection) -> None:
     write = conn.get_execution_options().get(_WRITE, True)
-    conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+    # straight on the sqlite3 connection: exec_driver_sql would add ~30 µs per transaction
+    conn.connection.driver_connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")  # type: ignore[union-attr]
 
 
 def create_engine(url: str) -> Engine:

@@ -117,13 +117,16 @@ def get(conn: Connection, keyring: Keyring, merchant_id: str, customer_id: str) 
     return None if row is None else _record(row, keyring)
 
 
+# built once: building a statement per call costs more than running it (~100 µs)
+_EXISTS = sa.select(customers.c.id).where(
+    customers.c.id == sa.bindparam("customer_id"),
+    customers.c.merchant_id == sa.bindparam("merchant_id"),
+)
+
+
 def exists(conn: Connection, merchant_id: str, customer_id: str) -> bool:
     """Whether the merchant has this customer (no PII is opened)."""
-    row = conn.execute(
-        sa.select(customers.c.id).where(
-            customers.c.id == customer_id, customers.c.merchant_id == merchant_id
-        )
-    ).first()
+    row = conn.execute(_EXISTS, {"customer_id": customer_id, "merchant_id": merchant_id}).first()
     return row is not None
 
 

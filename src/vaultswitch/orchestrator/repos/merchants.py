@@ -76,6 +76,10 @@ def create(
     return found
 
 
+# built once: building a statement per call costs more than running it (~100 µs)
+_BY_ID = sa.select(merchants).where(merchants.c.id == sa.bindparam("merchant_id"))
+
+
 def get(conn: Connection, merchant_id: str) -> Merchant | None:
-    row = conn.execute(sa.select(merchants).where(merchants.c.id == merchant_id)).first()
+    row = conn.execute(_BY_ID, {"merchant_id": merchant_id}).first()
     return None if row is None else _record(row)

@@ -109,13 +109,16 @@ def create(
     return found
 
 
+# built once: building a statement per call costs more than running it (~100 µs)
+_BY_ID = sa.select(profiles).where(
+    profiles.c.id == sa.bindparam("profile_id"),
+    profiles.c.merchant_id == sa.bindparam("merchant_id"),
+)
+
+
 def get(conn: Connection, merchant_id: str, profile_id: str) -> Profile | None:
     """The profile, only if it belongs to ``merchant_id``."""
-    row = conn.execute(
-        sa.select(profiles).where(
-            profiles.c.id == profile_id, profiles.c.merchant_id == merchant_id
-        )
-    ).first()
+    row = conn.execute(_BY_ID, {"profile_id": profile_id, "merchant_id": merchant_id}).first()
     return None if row is None else _record(row)
 
 
