@@ -44,7 +44,7 @@ from vaultswitch.orchestrator.connector_kinds import (
     parse_credentials,
     vgs_connector,
 )
-from vaultswitch.orchestrator.context import Ctx
+from vaultswitch.orchestrator.context import AppContext, Ctx
 from vaultswitch.orchestrator.db import utcnow
 from vaultswitch.orchestrator.errors import invalid_data, not_found
 from vaultswitch.orchestrator.repos import connector_accounts as repo
@@ -191,7 +191,7 @@ def _check_metadata(kind: ConnectorKind, metadata: dict[str, Any] | None) -> dic
 
 
 async def _activation(
-    ctx: Ctx, kind: ConnectorKind, secrets: AccountSecrets, requested: str | None
+    ctx: AppContext, kind: ConnectorKind, secrets: AccountSecrets, requested: str | None
 ) -> tuple[str, dict[str, Any] | None]:
     """(status, verification) for an account with these secrets."""
     if kind.connector_type != VAULT_PROCESSOR:
@@ -203,21 +203,40 @@ async def _activation(
     return status, verification
 
 
-@router.post("/v2/connector-accounts")
-async def create_connector_account(
-    body: ConnectorAccountCreate, ctx: Ctx, caller: AdminMerchant
-) -> ConnectorAccountResponse:
+def _new_secrets(body: ConnectorAccountCreate) -> tuple[ConnectorKind, AccountSecrets]:
+    """The kind and checked secrets of a new account (errors name the fields)."""
     kind = kind_for(body.connector_type, body.connector_name)
     values = parse_credentials(kind, body.connector_account_details)
     metadata = _check_metadata(kind, body.metadata)
     connector = vgs_connector(metadata) if kind.connector_type == VAULT_PROCESSOR else None
     check_credentials(kind, connector, values)
-    profile = await ctx.db.read(
-        lambda conn: profiles_repo.get(conn, caller.merchant_id, body.profile_id)
-    )
+    return kind, AccountSecrets(values, metadata)
+
+
+async def test_new_account(ctx: AppContext, body: ConnectorAccountCreate) -> dict[str, Any]:
+    """The connection test of an account not created yet (nothing is stored):
+    ``{ok, checks}``; processor accounts have none (``{ok: true, checks: []}``)."""
+    kind, secrets = _new_secrets(body)
+    _, verification = await _activation(ctx, kind, secrets, None)
+    return verification or {"ok": True, "checks": []}
+
+
+@router.post("/v2/connector-accounts")
+async def create_connector_account(
+    body: ConnectorAccountCreate, ctx: Ctx, caller: AdminMerchant
+) -> ConnectorAccountResponse:
+    return account_response(ctx, await create_account(ctx, caller.merchant_id, body))
+
+
+async def create_account(
+    ctx: AppContext, merchant_id: str, body: ConnectorAccountCreate
+) -> ConnectorAccount:
+    """``POST /v2/connector-accounts`` (the API and the control center): checks, the
+    connection test, the stored account (kept, inactive, when the test failed)."""
+    kind, secrets = _new_secrets(body)
+    profile = await ctx.db.read(lambda conn: profiles_repo.get(conn, merchant_id, body.profile_id))
     if profile is None:
         raise not_found("Profile", "Check profile_id: it must be one of this merchant's profiles.")
-    secrets = AccountSecrets(values, metadata)
     status, verification = await _activation(ctx, kind, secrets, body.status)
     account_id = ids.prefixed_id("mca")
     label = body.connector_label or f"{kind.connector_name}_{profile.profile_name}"
@@ -227,7 +246,7 @@ async def create_connector_account(
             conn,
             {
                 "id": account_id,
-                "merchant_id": caller.merchant_id,
+                "merchant_id": merchant_id,
                 "profile_id": profile.id,
                 "connector_type": kind.connector_type,
                 "connector_name": kind.connector_name,
@@ -241,10 +260,10 @@ async def create_connector_account(
             },
         )
 
-    return account_response(ctx, await ctx.db.write(create))
+    return await ctx.db.write(create)
 
 
-async def _load(ctx: Ctx, merchant_id: str, account_id: str) -> ConnectorAccount:
+async def _load(ctx: AppContext, merchant_id: str, account_id: str) -> ConnectorAccount:
     account = await ctx.db.read(lambda conn: repo.get(conn, merchant_id, account_id))
     if account is None:
         raise not_found("Connector account")
@@ -275,8 +294,14 @@ async def update_connector_account(
     account_id: str, body: ConnectorAccountUpdate, ctx: Ctx, caller: AdminMerchant
 ) -> ConnectorAccountResponse:
     """Partial update; new credentials or metadata re-run the connection test."""
-    account = await _load(ctx, caller.merchant_id, account_id)
-    if body.merchant_id is not None and body.merchant_id != caller.merchant_id:
+    return account_response(ctx, await update_account(ctx, caller.merchant_id, account_id, body))
+
+
+def _updated_secrets(
+    ctx: AppContext, merchant_id: str, account: ConnectorAccount, body: ConnectorAccountUpdate
+) -> tuple[ConnectorKind, AccountSecrets, AccountSecrets]:
+    """(kind, current secrets, secrets after the update), the update's fields checked."""
+    if body.merchant_id is not None and body.merchant_id != merchant_id:
         raise invalid_data("merchant_id", "does not match the X-Merchant-Id header")
     if body.connector_type is not None and body.connector_type != account.connector_type:
         raise invalid_data(
@@ -294,6 +319,17 @@ async def update_connector_account(
     if "metadata" in given and body.metadata is not None:
         metadata = _check_metadata(kind, _merged_metadata(current.metadata, body.metadata))
     secrets = AccountSecrets(values, metadata)
+    if secrets != current and kind.connector_type == VAULT_PROCESSOR:
+        check_credentials(kind, vgs_connector(metadata), values)
+    return kind, current, secrets
+
+
+async def update_account(
+    ctx: AppContext, merchant_id: str, account_id: str, body: ConnectorAccountUpdate
+) -> ConnectorAccount:
+    """``PUT /v2/connector-accounts/{id}`` (the API and the control center)."""
+    account = await _load(ctx, merchant_id, account_id)
+    kind, current, secrets = _updated_secrets(ctx, merchant_id, account, body)
     changes: dict[str, Any] = {}
     if body.connector_label is not None:
         changes["connector_label"] = body.connector_label
@@ -301,8 +337,6 @@ async def update_connector_account(
         changes["disabled"] = body.disabled
     secrets_changed = secrets != current
     if secrets_changed:
-        if kind.connector_type == VAULT_PROCESSOR:
-            check_credentials(kind, vgs_connector(metadata), values)
         changes["secrets_sealed"] = seal_secrets(ctx.keyring, account.id, secrets)
     retest = kind.connector_type == VAULT_PROCESSOR and (secrets_changed or body.status == ACTIVE)
     if retest:
@@ -312,12 +346,26 @@ async def update_connector_account(
         changes["status"] = body.status
 
     def update(conn: Connection) -> ConnectorAccount:
-        updated = repo.update(conn, caller.merchant_id, account.id, changes)
+        updated = repo.update(conn, merchant_id, account.id, changes)
         if updated is None:
             raise not_found("Connector account")
         return updated
 
-    return account_response(ctx, await ctx.db.write(update))
+    return await ctx.db.write(update)
+
+
+async def test_account_update(
+    ctx: AppContext, merchant_id: str, account_id: str, body: ConnectorAccountUpdate
+) -> dict[str, Any] | None:
+    """The connection test of a vault account as the update would leave it, storing
+    nothing; None when the update changes no credential or metadata (then
+    :func:`verify_account` tests the stored ones)."""
+    account = await _load(ctx, merchant_id, account_id)
+    kind, current, secrets = _updated_secrets(ctx, merchant_id, account, body)
+    if secrets == current or kind.connector_type != VAULT_PROCESSOR:
+        return None
+    _, verification = await _activation(ctx, kind, secrets, None)
+    return verification
 
 
 class VerifyRequest(BaseModel):
@@ -381,16 +429,29 @@ async def verify_connector_account(
         response = account_response(ctx, account)
         response.verification = await _doctor(ctx, account, body)
         return response
+    return account_response(ctx, await verify_account(ctx, account))
+
+
+async def verify_account(ctx: AppContext, account: ConnectorAccount) -> ConnectorAccount:
+    """Run a vault account's connection test again; ``status`` follows its result (the
+    verify endpoint and the control center's "Test connection")."""
+    kind = account_kind(account)
+    if kind.connector_type != VAULT_PROCESSOR:
+        raise invalid_data(
+            "connector_type",
+            "only vault_processor accounts have a connection test",
+            hint="Processor accounts are checked by their first payment.",
+        )
     status, verification = await _activation(ctx, kind, open_secrets(ctx.keyring, account), None)
     changes = {"status": status, "verification": verification, "verified_at": utcnow()}
 
     def update(conn: Connection) -> ConnectorAccount:
-        updated = repo.update(conn, caller.merchant_id, account.id, changes)
+        updated = repo.update(conn, account.merchant_id, account.id, changes)
         if updated is None:
             raise not_found("Connector account")
         return updated
 
-    return account_response(ctx, await ctx.db.write(update))
+    return await ctx.db.write(update)
 
 
 @router.delete("/v2/connector-accounts/{account_id}")
