@@ -3,6 +3,7 @@ Redis (as the vault does)."""
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import sys
@@ -11,26 +12,15 @@ from typing import TextIO, cast
 
 import uvicorn
 
+from vaultswitch.domain.secret import Secret
+
 from .settings import ENV_PREFIX, OrchestratorSettings
 
 APP_FACTORY = "vaultswitch.orchestrator.app:app_from_env"
 
-# settings a worker process needs, exported before uvicorn spawns workers
-_EXPORTED = (
-    "data_dir",
-    "database_url",
-    "redis_url",
-    "redis_prefix",
-    "master_key_file",
-    "admin_api_key_file",
-    "log_level",
-    "cell_id",
-    "internal_vault_base_url",
-    "internal_vault_auth_base_url",
-    "internal_vault_id",
-    "internal_vault_client_id",
-)
-_EXPORTED_SECRETS = ("master_key", "admin_api_key", "internal_vault_client_secret")
+#: settings only the parent process uses (it binds the socket and starts the workers); a
+#: worker process reads every other one from the environment the parent exports
+_PARENT_ONLY = frozenset({"host", "port", "workers"})
 
 
 class ServeError(Exception):
@@ -68,19 +58,25 @@ def check_multi_worker(settings: OrchestratorSettings) -> None:
 
 
 def export_settings(settings: OrchestratorSettings) -> None:
-    """Put the effective settings into the environment so uvicorn's workers read the same."""
-    for name in _EXPORTED:
+    """Put the effective settings into the environment so uvicorn's workers read the same
+    (every setting, so that one given to serve() is never lost in a worker)."""
+    for name in OrchestratorSettings.model_fields:
+        if name in _PARENT_ONLY:
+            continue
         value = getattr(settings, name)
         if name == "master_key_file":
             value = settings.resolved_master_key_file()
         elif name == "admin_api_key_file":
             value = settings.resolved_admin_api_key_file()
-        if value is not None:
-            os.environ[f"{ENV_PREFIX}{name.upper()}"] = str(value)
-    for name in _EXPORTED_SECRETS:
-        secret = getattr(settings, name)
-        if secret is not None:
-            os.environ[f"{ENV_PREFIX}{name.upper()}"] = secret.reveal()
+        if value is None:
+            continue
+        if isinstance(value, Secret):
+            text = value.reveal()
+        elif isinstance(value, list | tuple | dict):
+            text = json.dumps(value)  # how pydantic-settings reads complex values
+        else:
+            text = str(value)
+        os.environ[f"{ENV_PREFIX}{name.upper()}"] = text
 
 
 def bind_socket(host: str, port: int) -> socket.socket:
