@@ -188,6 +188,66 @@ def doctor(
         raise typer.Exit(code)
 
 
+@app.command("import")
+def import_cards(
+    file: Annotated[
+        Path, typer.Argument(help="CSV (with a header line) or JSON lines file of aliases.")
+    ],
+    concurrency: Annotated[
+        int, typer.Option("--concurrency", min=1, max=64, help="Batches of 20 rows in flight.")
+    ] = 4,
+    profile_id: Annotated[
+        str | None,
+        typer.Option(
+            "--profile-id",
+            help="Profile whose vault holds the cards (default: the merchant's default profile).",
+        ),
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the counts per status as JSON.")
+    ] = False,
+    fpe_aliases: Annotated[
+        bool,
+        typer.Option(
+            "--fpe-aliases",
+            help="The aliases are format-preserving and may look like card numbers (without "
+            "this, such a value is refused as a raw card number and never sent).",
+        ),
+    ] = False,
+    progress: Annotated[
+        bool, typer.Option("--progress/--no-progress", help="Show the progress bar.")
+    ] = True,
+    data_dir: Annotated[
+        Path, typer.Option("--data-dir", help="Data directory of `up` (default ./.vaultswitch).")
+    ] = Path(".vaultswitch"),
+    orchestrator_url: Annotated[
+        str | None,
+        typer.Option("--orchestrator-url", help="Env VAULTSWITCH_ORCHESTRATOR_URL; else up.json."),
+    ] = None,
+    api_key: Annotated[
+        str | None, typer.Option("--api-key", help="Env VAULTSWITCH_API_KEY; else up.json.")
+    ] = None,
+) -> None:
+    """Import cards already in the vault (by alias) as payment methods, for customers found
+    or created by their reference. Resumable: run the same command again after an
+    interruption. Writes FILE.report.csv; never prints or writes a card number."""
+    from vaultswitch.ops.import_command import run_import_command
+
+    code = run_import_command(
+        file,
+        concurrency=concurrency,
+        profile_id=profile_id,
+        as_json=as_json,
+        fpe_aliases=fpe_aliases,
+        progress=progress,
+        data_dir=data_dir,
+        orchestrator_url=orchestrator_url,
+        api_key=api_key,
+    )
+    if code:
+        raise typer.Exit(code)
+
+
 @app.command()
 def explain(
     code: Annotated[str, typer.Argument(help="An error code, e.g. vault_not_found")],

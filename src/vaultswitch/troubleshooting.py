@@ -334,6 +334,56 @@ CLI_CODES: tuple[Entry, ...] = tuple(
             "--database-url; to start a new store there run `vaultswitch vault create "
             "--data-dir DIR` or `vaultswitch up --data-dir DIR`.",
         ),
+        (
+            "NO_ORCHESTRATOR",
+            2,
+            "A command that talks to the orchestrator (`vaultswitch import`) was given no "
+            "orchestrator URL or API key, and found no `up.json` in its data dir to read them "
+            "from.",
+            "Pass `--orchestrator-url URL --api-key KEY` (or set VAULTSWITCH_ORCHESTRATOR_URL "
+            "and VAULTSWITCH_API_KEY), or start everything with `vaultswitch up --data-dir "
+            "DIR` and pass the same `--data-dir DIR`.",
+        ),
+        (
+            "IMPORT_FILE_INVALID",
+            2,
+            "`vaultswitch import` cannot read the file at all: it does not exist, is empty, or "
+            "its CSV header names an unknown column, a column twice, no customer_id, or "
+            "neither alias nor card_number. (A bad row is not this: it is reported `invalid` "
+            "and the import goes on.)",
+            "Give a CSV file whose first line names its columns (customer_id, customer_name, "
+            "customer_email, alias or card_number / card_exp_month / card_exp_year / "
+            "card_holder_name, last4, card_isin, card_network, expiry_month, expiry_year), or "
+            "a JSON lines file with those keys; see docs/import.md.",
+        ),
+        (
+            "IMPORT_JOURNAL_MISMATCH",
+            2,
+            "The journal next to the file (`FILE.journal`) was written by another import: the "
+            "file changed since, or it was run against another orchestrator or profile.",
+            "Run the import as it was started (same file, `--orchestrator-url` and "
+            "`--profile-id`); to import the file anew, delete FILE.journal first (rows "
+            "already imported are then answered `duplicate`).",
+        ),
+        (
+            "IMPORT_JOURNAL_CORRUPT",
+            2,
+            "The journal next to the file (`FILE.journal`) is not an import journal, or a line "
+            "other than the last is not a row record.",
+            "Move the journal away (or delete it) and run `vaultswitch import FILE` again; "
+            "rows already imported are then answered `duplicate`.",
+        ),
+        (
+            "IMPORT_STOPPED",
+            1,
+            "The orchestrator refused a batch of an import (a wrong API key, an unknown "
+            "profile, a vault that cannot be used: the detail has its HTTP status, code and "
+            "message), or did not answer after several tries. Rows answered so far are in the "
+            "journal.",
+            "Fix what the detail and hint name (`vaultswitch explain CODE` for its code), then "
+            "run the same `vaultswitch import FILE` command again: it continues where it "
+            "stopped and creates no duplicate.",
+        ),
     )
 )
 
