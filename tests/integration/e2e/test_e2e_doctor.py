@@ -11,6 +11,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from e2e_support import VaultAccount, make_tls_files
@@ -18,7 +19,12 @@ from e2e_support import VaultAccount, make_tls_files
 from vaultswitch.client import AsyncVaultClient, ClientConfig, RetryPolicy, VaultClient
 from vaultswitch.client.checks import CheckReport
 from vaultswitch.client.checks.doctor import DoctorOptions, run_doctor, run_doctor_async
-from vaultswitch.connectors.base import SignatureKey, StorageType
+from vaultswitch.connectors.base import (
+    SignatureKey,
+    StorageType,
+    VaultConnector,
+    VaultRequestData,
+)
 from vaultswitch.connectors.vgs import VgsConfig, VgsConnector
 from vaultswitch.domain.secret import Secret
 from vaultswitch.troubleshooting import find_entries
@@ -544,3 +550,50 @@ def test_cli_usage_errors_exit_2(args: list[str], words: str) -> None:
     assert "hint:" in result.stderr
     assert result.stdout == ""
     assert "s3cr3t-value" not in result.stderr
+
+
+class _CardsOnly(VaultConnector):
+    """A connector whose insert takes cards only (no lone-field aliases): the VGS
+    connector's card flows under another class, as a second provider would be."""
+
+    name = "cards_only"
+    accepted_credentials = (SignatureKey,)
+
+    def __init__(self, inner: VgsConnector) -> None:
+        self.inner = inner
+        self.config = inner.config
+
+    def check_credentials(self, credentials: Any) -> None:
+        self.inner.check_credentials(credentials)
+
+    def requires_access_token(self, credentials: Any) -> bool:
+        return True
+
+    def token_cache_key(self, credentials: Any) -> str:
+        return "cards_only|" + self.inner.token_cache_key(credentials)
+
+    def access_token(self, credentials: Any) -> Any:
+        return self.inner.access_token(credentials)
+
+    def insert(self, credentials: Any, token: Any, data: VaultRequestData) -> Any:
+        return self.inner.insert(credentials, token, data)
+
+    def retrieve(self, credentials: Any, token: Any, data: VaultRequestData) -> Any:
+        return self.inner.retrieve(credentials, token, data)
+
+    def delete(self, credentials: Any, token: Any, data: VaultRequestData) -> Any:
+        return self.inner.delete(credentials, token, data)
+
+
+def test_a_connector_that_stores_cards_only_round_trips_the_test_card(
+    http_account: VaultAccount,
+) -> None:
+    connector = _CardsOnly(_connector(http_account))
+    report = _doctor(http_account, connector=connector, write=True)  # type: ignore[arg-type]
+    assert report.ok, report.to_dict()
+    message = _by_name(report)["round_trip"][2]
+    assert "test card 411111******1111" in message
+    assert "stores cards only" in message
+    assert "4111111111111111" not in _shown(report)
+    deleted = http_account.service.list_audit(http_account.vault_id, action="alias.delete")
+    assert len(deleted) == 1

@@ -44,17 +44,18 @@ Usage::
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from vaultswitch.connectors.base import Credentials, VaultConnector
 
 from .connection import TOKEN, VAULT
 from .doctor_hosts import dns_step, proxy_check, tcp_step, tls_step
-from .doctor_options import DEFAULT_MAX_CLOCK_SKEW, DoctorOptions, plain
+from .doctor_options import DEFAULT_MAX_CLOCK_SKEW, DoctorOptions
 from .doctor_token import clock_check, scopes_check
 from .doctor_vault import alias_check, round_trip_check
-from .report import CheckReport
-from .steps import CheckContext, CheckStep, drive, drive_async, run_steps
+from .report import CheckReport, Outcome
+from .steps import CheckContext, CheckStep, StepRun, drive, drive_async, run_steps
 
 if TYPE_CHECKING:
     from vaultswitch.client.executor import AsyncVaultClient, VaultClient
@@ -86,6 +87,16 @@ __all__ = [
 ]
 
 
+def _plain(check: Callable[[CheckContext], Outcome]) -> Callable[[CheckContext], StepRun]:
+    """A step that needs no I/O."""
+
+    def run(ctx: CheckContext) -> StepRun:
+        yield from ()
+        return check(ctx)
+
+    return run
+
+
 def doctor_checks(options: DoctorOptions | None = None) -> tuple[CheckStep, ...]:
     """Every check of ``doctor`` for these options, in order."""
     options = options or DoctorOptions()
@@ -97,9 +108,9 @@ def doctor_checks(options: DoctorOptions | None = None) -> tuple[CheckStep, ...]
         tcp_step("vault", options),
         tls_step("vault", options),
         TOKEN,
-        CheckStep("scopes", plain(scopes_check), needs=("token",)),
+        CheckStep("scopes", _plain(scopes_check), needs=("token",)),
         VAULT,
-        CheckStep("clock_skew", plain(clock_check(options)), needs=("token",)),
+        CheckStep("clock_skew", _plain(clock_check(options)), needs=("token",)),
     ]
     if options.write:
         steps.append(CheckStep("round_trip", round_trip_check, needs=("token", "vault")))

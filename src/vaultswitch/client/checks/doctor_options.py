@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import socket
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from vaultswitch.connectors.base import StorageType
 
 from . import network
-from .report import Outcome
-from .steps import CheckContext, StepRun
 
 DEFAULT_MAX_CLOCK_SKEW = 60.0
 
@@ -70,13 +68,3 @@ class DoctorOptions:
     @property
     def timeout(self) -> float:
         return self.network_timeout if self.network_timeout is not None else 5.0
-
-
-def plain(check: Callable[[CheckContext], Outcome]) -> Callable[[CheckContext], StepRun]:
-    """A step that needs no I/O."""
-
-    def run(ctx: CheckContext) -> StepRun:
-        yield from ()
-        return check(ctx)
-
-    return run
