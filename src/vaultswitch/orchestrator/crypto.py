@@ -29,6 +29,7 @@ from vaultswitch.orchestrator.log import logger
 KEY_BYTES = 32
 NONCE_BYTES = 12
 BLOB_VERSION = b"\x01"
+_DERIVED_MAX = 4096
 
 
 class KeyringError(Exception):
@@ -100,17 +101,26 @@ class Keyring:
         if len(master_key) != KEY_BYTES:
             raise KeyringError("the orchestrator master key must be 32 bytes")
         self._master = master_key
+        # purpose -> key: requests derive per-merchant keys (fingerprints, idempotency) again
+        # and again, and HKDF costs ~20 µs; bounded, cleared when full
+        self._derived: dict[str, bytes] = {}
         self._aead = AESGCM(self.derive("seal"))
         self._api_key_mac = self.derive("api-key-hash")
 
     def derive(self, purpose: str) -> bytes:
         """A 32-byte key for one purpose (HKDF-SHA256; same master → same key everywhere)."""
-        return HKDF(
-            algorithm=hashes.SHA256(),
-            length=KEY_BYTES,
-            salt=b"vaultswitch orchestrator v1",
-            info=purpose.encode(),
-        ).derive(self._master)
+        key = self._derived.get(purpose)
+        if key is None:
+            key = HKDF(
+                algorithm=hashes.SHA256(),
+                length=KEY_BYTES,
+                salt=b"vaultswitch orchestrator v1",
+                info=purpose.encode(),
+            ).derive(self._master)
+            if len(self._derived) >= _DERIVED_MAX:
+                self._derived.clear()
+            self._derived[purpose] = key
+        return key
 
     def seal(self, plaintext: bytes, aad: str) -> bytes:
         nonce = os.urandom(NONCE_BYTES)

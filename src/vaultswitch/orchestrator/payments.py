@@ -252,6 +252,18 @@ def _customer_must_exist(conn: Connection, merchant_id: str, customer_id: str | 
         raise not_found("Customer", "Check customer_id (POST /v2/customers creates customers).")
 
 
+def _card_vault(
+    ctx: AppContext, conn: Connection, merchant_id: str, record: pm_repo.PaymentMethod
+) -> vaulting.VaultTarget | ApiError | VaultswitchError:
+    """The vault the saved card is read from, looked up in the transaction that reserves
+    the payment (one database round trip less per payment). A vault that cannot be used is
+    returned, not raised: it fails the attempt when the card is loaded, as before."""
+    try:
+        return vaulting.stored_vault(ctx, conn, merchant_id, record.vault_connector_id)
+    except (ApiError, VaultswitchError) as exc:
+        return exc
+
+
 def resolve_method(
     ctx: AppContext,
     conn: Connection,
@@ -295,9 +307,12 @@ def resolve_method(
             f"the saved payment method is of type {record.payment_method_type}",
         )
     cvc = method.cvc
+    vault = _card_vault(ctx, conn, caller.merchant_id, record)
 
     async def from_vault() -> Card:
-        return await vaulting.load_card(ctx, caller, record, cvc)
+        if isinstance(vault, Exception):
+            raise vault
+        return await vaulting.load_card(ctx, caller, record, cvc, vault)
 
     return MethodFacts(
         record.id,

@@ -353,7 +353,11 @@ async def session_details(ctx: AppContext, target: VaultTarget) -> SessionResult
 
 
 async def load_card(
-    ctx: AppContext, caller: Caller, pm_record: PaymentMethod, cvc: Secret | None
+    ctx: AppContext,
+    caller: Caller,
+    pm_record: PaymentMethod,
+    cvc: Secret | None,
+    vault: VaultTarget | None = None,
 ) -> Card:
     """The saved card of ``pm_record``, revealed from its vault, for a payment.
 
@@ -361,13 +365,16 @@ async def load_card(
     saved with the card (a VOLATILE alias) is revealed when there is one; a card saved
     without a CVC comes back without one. A stored CVC that has expired is a 404
     (``alias_not_found``) whose hint says to send the CVC again. Another merchant's
-    payment method is a 404 as if it did not exist.
+    payment method is a 404 as if it did not exist. ``vault``: the payment method's
+    :func:`stored_vault` when the caller has already read it (saves a database read).
     """
     if pm_record.merchant_id != caller.merchant_id:
         raise not_found("Payment method")
-    target = await ctx.db.read(
-        lambda conn: stored_vault(ctx, conn, caller.merchant_id, pm_record.vault_connector_id)
-    )
+    target = vault
+    if target is None:
+        target = await ctx.db.read(
+            lambda conn: stored_vault(ctx, conn, caller.merchant_id, pm_record.vault_connector_id)
+        )
     ids = pm_record.vault_ids
     holder = pm_record.card_holder_name
     if ids.mode == PROXY:
