@@ -214,7 +214,7 @@ def _json_rows(path: Path, *, fpe_aliases: bool) -> Iterator[FileRow]:
                 yield FileRow(number, {}, "not UTF-8 text")
                 continue
             try:
-                record = json.loads(line)
+                record = json.loads(line.strip())
             except ValueError as exc:
                 column = getattr(exc, "colno", None)
                 where = f" (column {column})" if column else ""
