@@ -114,6 +114,9 @@ def create_app(settings: OrchestratorSettings | None = None) -> FastAPI:
     install_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
+    from vaultswitch.dashboard import install as install_dashboard  # the control center
+
+    install_dashboard(app, ctx)  # pages at /dashboard/, over the services above
     app.add_middleware(RequestContextMiddleware)
     return app
 
