@@ -45,6 +45,7 @@ from vaultswitch.vault.http.oauth import (
     TokenIssuer,
     oauth_error,
 )
+from vaultswitch.vault.http.openapi import OPENAPI_PATH, openapi_document
 from vaultswitch.vault.http.ratelimit import MemoryRateLimiter, RateLimiter, make_rate_limiter
 from vaultswitch.vault.http.request_log import RequestLog, created_aliases, referenced_aliases
 from vaultswitch.vault.http.routing import resolve_tenant
@@ -52,6 +53,7 @@ from vaultswitch.vault.http.wire import (
     JSON_MEDIA_TYPE,
     JSONBody,
     check_json_content_type,
+    dumps,
     dumps_records,
     internal_error,
     parse_alias,
@@ -129,6 +131,7 @@ class VaultHTTP:
         self.token_endpoint = TokenEndpoint(service, self.issuer, self.refs)
         self.max_items = settings.max_items
         self.max_body = settings.max_body_bytes
+        self._openapi = dumps(openapi_document(settings))
         self._threads: anyio.CapacityLimiter | None = None
         self._thread_tokens = service_concurrency(settings)
         self.batcher = GroupCommitter(service) if uses_group_commit(settings) else None
@@ -203,6 +206,9 @@ class VaultHTTP:
 
     async def certs(self, request: Request) -> Response:
         return JSONBody(self.issuer.jwks())
+
+    async def openapi(self, request: Request) -> Response:
+        return Response(self._openapi, media_type=JSON_MEDIA_TYPE)
 
     async def create(self, request: Request) -> Response:
         body = await self.create_core(request.scope, request.receive)
@@ -352,6 +358,7 @@ class VaultHTTP:
             "/ready": Methods({"GET": self.ready, "HEAD": self.ready}),
             TOKEN_PATH: token,
             CERTS_PATH: Methods({"GET": self.certs, "HEAD": self.certs}),
+            OPENAPI_PATH: Methods({"GET": self.openapi, "HEAD": self.openapi}),
             "/aliases": Methods({"GET": self.reveal_many, "POST": self.create}),
             "/aliases/delete": Methods({"POST": self.delete_many}),
             "/aliases/{alias}": Methods(
