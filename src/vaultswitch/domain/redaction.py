@@ -53,6 +53,21 @@ _PROCESSOR_KEYS = frozenset({"timestamp", "level", "logger"})  # written by proc
 _SUSPECT = re.compile(r"[0-9]{12}|(?i:bearer|basic)\s")  # cheap test before substituting
 
 
+# 13-19 digits, optionally grouped by single spaces or dashes ("4111 1111 1111 1111")
+_GROUPED_DIGITS = re.compile(r"(?<![0-9])[0-9](?:[ -]?[0-9]){12,18}(?![0-9])")
+
+
+def contains_card_number(text: str) -> bool:
+    """True when ``text`` holds a Luhn-valid 13-19 digit number, plain or grouped."""
+    if len(text) < 13:
+        return False
+    for match in _GROUPED_DIGITS.finditer(text):
+        digits = match.group(0).replace(" ", "").replace("-", "")
+        if 13 <= len(digits) <= 19 and luhn_valid(digits):
+            return True
+    return False
+
+
 def scrub_text(text: str) -> str:
     """Mask Luhn-valid 12-19 digit runs and bearer/basic credentials inside free text."""
     if len(text) < 12 or _SUSPECT.search(text) is None:

@@ -15,13 +15,14 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from vaultswitch import __version__
 from vaultswitch.client import AsyncVaultClient
 from vaultswitch.domain.secret import Secret
 from vaultswitch.orchestrator.log import logger
 
+from .card_guard import refuse_misplaced_card_numbers
 from .context import AppContext
 from .crypto import Keyring, load_or_create_master_key, read_private_file, write_private_file
 from .db import Database
@@ -109,6 +110,7 @@ def create_app(settings: OrchestratorSettings | None = None) -> FastAPI:
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        dependencies=[Depends(refuse_misplaced_card_numbers)],
     )
     app.state.ctx = ctx
     install_handlers(app)
