@@ -16,6 +16,7 @@ from vaultswitch.orchestrator.errors import from_vaultswitch_error
 from vaultswitch.orchestrator.settings import OrchestratorSettings
 
 PAN = "4111111111111111"
+NOT_A_PAN = "4111111111111112"  # fails Luhn: reaches the field validation, must not echo
 
 
 class _Body(BaseModel):
@@ -78,9 +79,12 @@ async def test_vault_errors_keep_their_status_code_and_hint(client: httpx.AsyncC
     [
         (b"{not json", 400, "IR_06", "body"),
         (b'{"count": 1}', 400, "IR_04", "card_number"),
-        (f'{{"card_number": "x", "count": "x{PAN}"}}'.encode(), 400, "IR_07", "count"),
-        (f'{{"card_number": "x", "count": 1, "cvc": "{PAN}"}}'.encode(), 400, "IR_07", "cvc"),
-        (f'["{PAN}"]'.encode(), 400, "IR_06", "body"),
+        (f'{{"card_number": "x", "count": "x{NOT_A_PAN}"}}'.encode(), 400, "IR_07", "count"),
+        (f'{{"card_number": "x", "count": 1, "cvc": "{NOT_A_PAN}"}}'.encode(), 400, "IR_07", "cvc"),
+        (f'["{NOT_A_PAN}"]'.encode(), 400, "IR_06", "body"),
+        # a real card number outside the card fields is refused before validation
+        (f'{{"card_number": "x", "count": "x{PAN}"}}'.encode(), 422, "IR_06", "count"),
+        (f'{{"card_number": "x", "count": 1, "cvc": "{PAN}"}}'.encode(), 422, "IR_06", "cvc"),
     ],
 )
 async def test_validation_errors_name_the_field_and_never_echo_the_value(
@@ -95,6 +99,7 @@ async def test_validation_errors_name_the_field_and_never_echo_the_value(
     assert error["field"] == field
     assert field in error["message"]
     assert PAN not in response.text
+    assert NOT_A_PAN not in response.text
 
 
 def test_vault_configuration_failures_map_to_424_connector_errors() -> None:
