@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -240,6 +241,117 @@ def import_cards(
         as_json=as_json,
         fpe_aliases=fpe_aliases,
         progress=progress,
+        data_dir=data_dir,
+        orchestrator_url=orchestrator_url,
+        api_key=api_key,
+    )
+    if code:
+        raise typer.Exit(code)
+
+
+class TokenMode(StrEnum):
+    """How `migrate` stores the cards in the target vault."""
+
+    KEEP = "keep"
+    SINGLE = "single"
+    MULTI = "multi"
+
+
+@app.command()
+def migrate(
+    from_account: Annotated[
+        str,
+        typer.Option(
+            "--from",
+            help='Vault connector account the cards are in ("internal": the internal vault).',
+        ),
+    ],
+    to_account: Annotated[
+        str, typer.Option("--to", help="Vault connector account to move them to.")
+    ],
+    customer: Annotated[
+        str | None, typer.Option("--customer", help="Only this customer's payment methods.")
+    ] = None,
+    limit: Annotated[
+        int | None,
+        typer.Option("--limit", min=1, help="At most this many payment methods in all."),
+    ] = None,
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="Read and check every card; change nothing anywhere."),
+    ] = False,
+    token_mode: Annotated[
+        TokenMode,
+        typer.Option(
+            "--token-mode",
+            help="keep (each payment method's shape), single or multi (tokens in the target).",
+        ),
+    ] = TokenMode.KEEP,
+    verify: Annotated[
+        bool,
+        typer.Option("--verify", help="Then compare the fingerprints of both copies of each."),
+    ] = False,
+    delete_source: Annotated[
+        bool,
+        typer.Option(
+            "--delete-source",
+            help="Then (after --verify, implied) delete the source aliases nothing else holds.",
+        ),
+    ] = False,
+    concurrency: Annotated[
+        int, typer.Option("--concurrency", min=1, max=32, help="Steps in flight.")
+    ] = 4,
+    batch_size: Annotated[
+        int,
+        typer.Option("--batch-size", min=1, max=20, help="Payment methods per step (max 20)."),
+    ] = 20,
+    report: Annotated[
+        Path | None,
+        typer.Option("--report", help="Report CSV (default migrate-FROM-TO.report.csv)."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the counts as JSON.")] = False,
+    progress: Annotated[
+        bool, typer.Option("--progress/--no-progress", help="Show the progress bars.")
+    ] = True,
+    data_dir: Annotated[
+        Path, typer.Option("--data-dir", help="Data directory of `up` (default ./.vaultswitch).")
+    ] = Path(".vaultswitch"),
+    orchestrator_url: Annotated[
+        str | None,
+        typer.Option("--orchestrator-url", help="Env VAULTSWITCH_ORCHESTRATOR_URL; else up.json."),
+    ] = None,
+    api_key: Annotated[
+        str | None, typer.Option("--api-key", help="Env VAULTSWITCH_API_KEY; else up.json.")
+    ] = None,
+) -> None:
+    """Move payment methods from one vault to another without asking for the cards again:
+    reveal, insert into the target, switch each one atomically (payments keep working).
+    Resumable: run the same command again after an interruption."""
+    from vaultswitch.ops.migrate import MigrateOptions
+    from vaultswitch.ops.migrate_command import run_migrate_command
+
+    if dry_run and (verify or delete_source):
+        raise typer.BadParameter(
+            "a dry run moves nothing: run without --dry-run to verify or delete",
+            param_hint="--dry-run",
+        )
+    options = MigrateOptions(
+        from_account=from_account,
+        to_account=to_account,
+        customer=customer,
+        limit=limit,
+        dry_run=dry_run,
+        token_mode=token_mode.value,
+        verify=verify,
+        delete_source=delete_source,
+        concurrency=concurrency,
+        batch_size=batch_size,
+        report=report,
+        progress=progress,
+    )
+    code = run_migrate_command(
+        options,
+        as_json=as_json,
         data_dir=data_dir,
         orchestrator_url=orchestrator_url,
         api_key=api_key,

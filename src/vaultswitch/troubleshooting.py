@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 
 from vaultswitch.domain.errors import ALL_ERRORS
+from vaultswitch.domain.migration import ALL_OUTCOMES
 from vaultswitch.vault.core.models import MAX_CLASSIFIER_LENGTH, MAX_CLASSIFIERS, SCOPES
 
 CLI_WHERE = "command line"
@@ -337,7 +338,8 @@ CLI_CODES: tuple[Entry, ...] = tuple(
         (
             "NO_ORCHESTRATOR",
             2,
-            "A command that talks to the orchestrator (`vaultswitch import`) was given no "
+            "A command that talks to the orchestrator (`vaultswitch import`, `vaultswitch "
+            "migrate --from A --to B`) was given no "
             "orchestrator URL or API key, and found no `up.json` in its data dir to read them "
             "from.",
             "Pass `--orchestrator-url URL --api-key KEY` (or set VAULTSWITCH_ORCHESTRATOR_URL "
@@ -383,6 +385,27 @@ CLI_CODES: tuple[Entry, ...] = tuple(
             "Fix what the detail and hint name (`vaultswitch explain CODE` for its code), then "
             "run the same `vaultswitch import FILE` command again: it continues where it "
             "stopped and creates no duplicate.",
+        ),
+        (
+            "MIGRATE_STOPPED",
+            1,
+            "The orchestrator refused a request of a migration run (an unknown or "
+            "unusable vault connector account, a wrong API key: the detail has its HTTP "
+            "status, code and message), or did not answer after several tries.",
+            "Fix what the detail and hint name (`vaultswitch explain CODE` for its code), then "
+            "run the same command again, e.g. `vaultswitch migrate --from SOURCE --to TARGET`: "
+            "it continues the open migration and moves no payment method twice.",
+        ),
+        (
+            "MIGRATE_INCOMPLETE",
+            1,
+            "A migration run (`vaultswitch migrate --from A --to B`) ran to the end, but some "
+            "payment methods failed to move, "
+            "their copies did not verify, or their source aliases could not be deleted (the "
+            "detail counts them).",
+            "Look up each payment method's reason in the report (`vaultswitch explain "
+            "REASON`), fix it, and run the same command again (e.g. `vaultswitch migrate "
+            "--from SOURCE --to TARGET --verify`): only what is not done is tried again.",
         ),
     )
 )
@@ -546,6 +569,13 @@ CHECK_CODES: tuple[Entry, ...] = (
 )
 
 
+# Reason codes of a vault migration's per-payment-method results (answered with 200).
+MIGRATION_CODES: tuple[Entry, ...] = tuple(
+    Entry(outcome.code, 200, "vault migration result", outcome.message, outcome.hint)
+    for outcome in ALL_OUTCOMES
+)
+
+
 def connector_entries() -> tuple[Entry, ...]:
     """Errors raised by connectors and clients (the domain error hierarchy)."""
     return tuple(
@@ -580,6 +610,7 @@ def all_entries() -> tuple[Entry, ...]:
         + CLI_CODES
         + orchestrator_entries()
         + sandbox_processor_entries()
+        + MIGRATION_CODES
     )
 
 
@@ -648,6 +679,7 @@ def render_markdown() -> str:
         ("Command-line errors (`error` in the JSON error of a command)", CLI_CODES),
         ("Orchestrator API errors (`error.code`) and processor errors", orchestrator_entries()),
         ("Sandbox processor errors (`error.code` of its own API)", sandbox_processor_entries()),
+        ("Vault migration results (`reason` of a payment method)", MIGRATION_CODES),
     )
     for title, entries in sections:
         lines += [f"## {title}", ""]
@@ -666,6 +698,14 @@ def render_markdown() -> str:
                 "of stderr and exits with the status shown; the vault admin commands also",
                 "report the vault server codes above (e.g. `VAULT_NOT_FOUND` for an unknown",
                 "`--vault`).",
+                "",
+            ]
+        elif entries is MIGRATION_CODES:
+            lines += [
+                "A vault migration answers each payment method with a status and, when there",
+                "is something to say, a reason: a vault error's code (above) or one of these.",
+                "The report of a migration run has them for every payment method",
+                "(docs/migrate.md).",
                 "",
             ]
         elif entries is connectors:

@@ -234,3 +234,57 @@ payment_method_sessions = sa.Table(
     sa.Column("expires_at", TS, nullable=False),
     sa.Column("created_at", TS, nullable=False),
 )
+
+# A move of payment methods from one vault connector account to another
+# (`vaultswitch migrate`, /v2/vault-migrations); its items are the payment methods it covers.
+vault_migrations = sa.Table(
+    "vault_migrations",
+    metadata,
+    sa.Column("id", sa.String(80), primary_key=True),
+    sa.Column("merchant_id", sa.String(80), sa.ForeignKey("merchants.id"), nullable=False),
+    sa.Column("profile_id", sa.String(80), nullable=False),
+    sa.Column("from_connector_id", sa.String(80), nullable=False),
+    sa.Column("to_connector_id", sa.String(80), nullable=False),
+    sa.Column("customer_id", sa.String(80), nullable=True),
+    # at most this many payment methods (NULL: all of them)
+    sa.Column("limit_count", sa.Integer(), nullable=True),
+    sa.Column("dry_run", sa.Boolean(), nullable=False),
+    # "keep" | "single" | "multi": how the target vault stores the cards
+    sa.Column("token_mode", sa.String(8), nullable=False),
+    # when every moved payment method's source aliases were dealt with (the migration is over)
+    sa.Column("source_deleted_at", TS, nullable=True),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("modified_at", TS, nullable=False),
+    sa.Index("ix_vault_migrations_pair", "merchant_id", "from_connector_id", "to_connector_id"),
+)
+
+# One payment method of a migration, per phase: the move (status), the verify pass and the
+# deletion of the source aliases. No foreign key to payment_methods: a payment method deleted
+# after its move keeps its item (its source aliases still have to go).
+vault_migration_items = sa.Table(
+    "vault_migration_items",
+    metadata,
+    sa.Column(
+        "migration_id", sa.String(80), sa.ForeignKey("vault_migrations.id"), primary_key=True
+    ),
+    sa.Column("payment_method_id", sa.String(80), primary_key=True),
+    sa.Column("merchant_id", sa.String(80), nullable=False),
+    sa.Column("seq", sa.Integer(), nullable=False),
+    # pending | moved | would_move (dry run) | skipped | failed
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("reason", sa.String(64), nullable=True),
+    sa.Column("message", sa.String(512), nullable=True),
+    # the aliases the payment method had in the source vault (sealed, bound to the item)
+    sa.Column("source_ids_sealed", sa.LargeBinary(), nullable=True),
+    # NULL (not verified) | ok | mismatch | failed | skipped
+    sa.Column("verify_status", sa.String(16), nullable=True),
+    sa.Column("verify_reason", sa.String(64), nullable=True),
+    # NULL (source aliases still there) | deleted | kept | failed
+    sa.Column("source_status", sa.String(16), nullable=True),
+    sa.Column("source_reason", sa.String(64), nullable=True),
+    # a step working on the item: its token and until when the claim holds
+    sa.Column("claim_token", sa.String(32), nullable=True),
+    sa.Column("claim_until", TS, nullable=True),
+    sa.Column("modified_at", TS, nullable=False),
+    sa.Index("ix_vault_migration_items_seq", "migration_id", "status", "seq"),
+)

@@ -359,3 +359,113 @@ def get_session(conn: Connection, merchant_id: str, session_id: str) -> PaymentM
         )
     ).first()
     return None if row is None else _session(row)
+
+
+# --- vault migrations ----------------------------------------------------------------------
+
+
+def switch_vault(
+    conn: Connection,
+    keyring: Keyring,
+    merchant_id: str,
+    pm_id: str,
+    *,
+    from_connector_id: str,
+    to_connector_id: str,
+    vault_ids: VaultIds,
+    cvc_expires_at: datetime | None,
+    alias_refs: Iterable[str],
+) -> bool:
+    """Point the payment method at its copy in another vault, if it is still in
+    ``from_connector_id`` (False otherwise: deleted, or moved by someone else). The aliases
+    it held stay in the alias table until the source is cleaned up
+    (:func:`release_migrated_aliases`), so nothing deletes them while a payment that read
+    the old reference may still use them."""
+    result = conn.execute(
+        payment_methods.update()
+        .where(
+            payment_methods.c.id == pm_id,
+            payment_methods.c.merchant_id == merchant_id,
+            payment_methods.c.vault_connector_id == from_connector_id,
+        )
+        .values(
+            vault_connector_id=to_connector_id,
+            token_mode=vault_ids.mode,
+            vault_ids_sealed=keyring.seal_json(vault_ids.to_json(), _aad(pm_id, "vault_ids")),
+            cvc_expires_at=cvc_expires_at,
+            modified_at=utcnow(),
+        )
+    )
+    if result.rowcount == 0:
+        return False
+    present = set(
+        conn.execute(
+            sa.select(payment_method_aliases.c.alias_ref).where(
+                payment_method_aliases.c.payment_method_id == pm_id
+            )
+        ).scalars()
+    )
+    missing = sorted(set(alias_refs) - present)
+    if missing:
+        conn.execute(
+            payment_method_aliases.insert(),
+            [{"payment_method_id": pm_id, "alias_ref": ref} for ref in missing],
+        )
+    return True
+
+
+def release_migrated_aliases(
+    conn: Connection, pm_id: str, release: Iterable[str], watched: Iterable[str]
+) -> set[str]:
+    """Drop the rows of ``pm_id`` for the aliases in ``release`` (its old vault's, after a
+    migration) and answer which of ``watched`` some payment method still holds. On
+    PostgreSQL every holder's row is locked first, as :func:`release_aliases` does; a failed
+    vault delete puts the rows back with :func:`restore_aliases`."""
+    wanted = sorted(set(watched) | set(release))
+    if not wanted:
+        return set()
+    holders = sa.select(
+        payment_method_aliases.c.payment_method_id, payment_method_aliases.c.alias_ref
+    ).where(payment_method_aliases.c.alias_ref.in_(wanted))
+    if conn.dialect.name == "postgresql":
+        holders = holders.with_for_update()
+    rows = conn.execute(holders).all()
+    dropped = sorted(set(release))
+    if dropped:
+        conn.execute(
+            payment_method_aliases.delete().where(
+                payment_method_aliases.c.payment_method_id == pm_id,
+                payment_method_aliases.c.alias_ref.in_(dropped),
+            )
+        )
+    gone, seen = set(dropped), set(watched)
+    return {
+        str(row.alias_ref)
+        for row in rows
+        if row.alias_ref in seen and not (row.payment_method_id == pm_id and row.alias_ref in gone)
+    }
+
+
+def ids_in_vault(
+    conn: Connection,
+    merchant_id: str,
+    vault_connector_id: str,
+    *,
+    customer_id: str | None,
+    exclude: sa.Select[Any] | None,
+    limit: int | None,
+) -> list[str]:
+    """Ids of the merchant's payment methods stored through ``vault_connector_id``, oldest
+    first (optionally one customer's, leaving out the ids ``exclude`` selects)."""
+    query = sa.select(payment_methods.c.id).where(
+        payment_methods.c.merchant_id == merchant_id,
+        payment_methods.c.vault_connector_id == vault_connector_id,
+    )
+    if customer_id is not None:
+        query = query.where(payment_methods.c.customer_id == customer_id)
+    if exclude is not None:
+        query = query.where(payment_methods.c.id.not_in(exclude))
+    query = query.order_by(payment_methods.c.created_at, payment_methods.c.id)
+    if limit is not None:
+        query = query.limit(limit)
+    return [str(pm_id) for pm_id in conn.execute(query).scalars()]

@@ -16,6 +16,7 @@ from . import (
     payment_methods,
     payments,
     profiles,
+    vault_migrations,
 )
 
 ROUTERS: tuple[APIRouter, ...] = (
@@ -28,4 +29,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     payments.router,
     card_import.router,
     payment_methods.router,
+    vault_migrations.router,
 )

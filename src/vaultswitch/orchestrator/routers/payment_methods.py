@@ -201,6 +201,11 @@ class PaymentMethodResponse(BaseModel):
     network_token: None = None
     storage_type: Literal["persistent"] = "persistent"
     card_cvc_token_storage: CvcTokenStorage
+    external_vault_source: str | None = Field(
+        default=None,
+        description="The vault connector account the card is stored through (null: the "
+        "internal vault); a vault migration changes it.",
+    )
 
 
 class PaymentMethodCreateResponse(PaymentMethodResponse):
@@ -303,6 +308,9 @@ def _response_fields(record: PaymentMethod) -> dict[str, Any]:
         "last_used_at": iso(record.last_used_at),
         "payment_method_data": _card_data(record),
         "card_cvc_token_storage": _cvc_storage(record, utcnow()),
+        "external_vault_source": None
+        if record.vault_connector_id == vaulting.INTERNAL
+        else record.vault_connector_id,
     }
 
 
