@@ -61,6 +61,8 @@ def print_banner(
     table.add_column(no_wrap=True)
     table.add_column(overflow="fold")  # a key is never cut short
     table.add_row("orchestrator", f"{record['orchestrator_url']}  (API docs: /docs)")
+    if record.get("dashboard_url"):
+        table.add_row("control center", f"{record['dashboard_url']}  (sign in with an API key)")
     table.add_row("vault", f"{record['vault_url']}  (VGS-compatible: OAuth2, Vault API v1/v2)")
     table.add_row("sandbox processor", str(record["processor_url"]))
     table.add_row("", "")

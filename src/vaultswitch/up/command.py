@@ -53,6 +53,7 @@ def _specs(
         host,
         ports[0],
         "--vault-port",
+        env={"VAULTSWITCH_ADMIN_TOKEN": keys["vault_admin_token"]},  # its admin API
     )
     processor = ServerSpec(
         "sandbox processor",
@@ -76,6 +77,9 @@ def _specs(
             env + "INTERNAL_VAULT_ID": internal.vault_id,
             env + "INTERNAL_VAULT_CLIENT_ID": internal.client_id,
             env + "INTERNAL_VAULT_CLIENT_SECRET": internal.client_secret.reveal(),
+            # the control center's "Local vault" pages, over the vault's admin API
+            env + "VAULT_ADMIN_URL": vault.url,
+            env + "VAULT_ADMIN_TOKEN": keys["vault_admin_token"],
         },
     )
     return vault, processor, orchestrator
@@ -134,6 +138,9 @@ def run_up(options: UpOptions, console: Console) -> int:
         "processor_api_key": str(
             previous.get("processor_api_key") or "sk_sandbox_" + secrets.token_urlsafe(24)
         ),
+        "vault_admin_token": str(
+            previous.get("vault_admin_token") or "vat_" + secrets.token_urlsafe(32)
+        ),
     }
     vault, processor, orchestrator = _specs(options, vaults, keys)
     supervisor = Supervisor()
@@ -145,6 +152,7 @@ def run_up(options: UpOptions, console: Console) -> int:
             "vault_url": vault.url,
             "orchestrator_url": orchestrator.url,
             "processor_url": processor.url,
+            "dashboard_url": orchestrator.url + "/dashboard/",
         }
         record = _record(previous, vaults, keys, urls)
         admin = OrchestratorAdmin(orchestrator.url, keys["admin_api_key"])

@@ -3,7 +3,8 @@
 Scripts, tests and CI read it to use the running system. Its keys are an interface:
 ``vault_url``, ``orchestrator_url``, ``processor_url``, ``admin_api_key``, ``merchant_id``,
 ``profile_id``, ``api_key``, ``vault_id``, ``client_id``, ``client_secret``, ``v1_username``,
-``v1_password``, ``vault_connector_id``, ``processor_connector_id`` (later servers add their
+``v1_password``, ``vault_connector_id``, ``processor_connector_id``, ``dashboard_url`` (the
+control center) and ``vault_admin_token`` (the vault's admin API) (later servers add their
 URLs). The file holds secrets in clear on purpose; it is the one place they are kept.
 """
 
@@ -31,6 +32,8 @@ REQUIRED_KEYS = (
     "v1_password",
     "vault_connector_id",
     "processor_connector_id",
+    "dashboard_url",
+    "vault_admin_token",
 )
 
 
