@@ -35,6 +35,7 @@ from datetime import UTC, date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
 
 from vaultswitch.domain.cards import Card, CardExpiry, CardNumber, detect_brand
 from vaultswitch.domain.errors import InvalidCardData
@@ -64,6 +65,7 @@ STATUSES = (IMPORTED, DUPLICATE, ALIAS_NOT_FOUND, INVALID)
 
 PAYMENT_METHOD_TYPE = "card"
 PAYMENT_METHOD_SUBTYPE = "card"
+DUPLICATE_REASON = "the customer already has this card (the payment method named here)"
 NOT_CHECKED = (
     "not checked: the vault does not allow reveal (HTTP 403), so the alias was taken as "
     "given and the metadata from the row"
@@ -373,6 +375,99 @@ def _store(
     plans: list[_Plan],
     import_id: str | None,
 ) -> list[RowResult]:
+    """Store the batch with one statement per table; if a concurrent batch got in first
+    (a customer reference or a card taken meanwhile), do it row by row instead."""
+    try:
+        with conn.begin_nested():
+            return _store_batch(ctx, caller, conn, target, plans, import_id)
+    except IntegrityError:
+        return _store_each(ctx, caller, conn, target, plans, import_id)
+
+
+def _store_batch(
+    ctx: AppContext,
+    caller: Caller,
+    conn: Connection,
+    target: VaultTarget,
+    plans: list[_Plan],
+    import_id: str | None,
+) -> list[RowResult]:
+    merchant_id = caller.merchant_id
+    replays = (
+        imports_repo.replayed(conn, merchant_id, import_id, (p.row.row for p in plans))
+        if import_id
+        else {}
+    )
+    todo = [p for p in plans if p.row.row not in replays]
+    customers = imports_repo.customer_ids(
+        conn, merchant_id, (p.row.customer_reference for p in todo)
+    )
+    wanted: dict[str, tuple[str | None, str | None]] = {}
+    for plan in todo:
+        reference = plan.row.customer_reference
+        if reference not in customers and reference not in wanted:
+            wanted[reference] = (plan.row.customer_name, plan.row.customer_email)
+    customers.update(
+        imports_repo.create_customers(conn, ctx.keyring, merchant_id, ctx.settings.cell_id, wanted)
+    )
+    primary = {p.row.row: vaulting.alias_ref(ctx, target, p.row.primary_alias) for p in todo}
+    holding = imports_repo.holders(conn, merchant_id, primary.values())
+    fingerprints = imports_repo.with_fingerprints(conn, merchant_id, (p.fingerprint for p in todo))
+    out: list[RowResult] = []
+    news: list[tuple[NewPaymentMethod, set[str]]] = []
+    created: list[tuple[int, str, str | None]] = []
+    for plan in plans:
+        number = plan.row.row
+        if number in replays:
+            out.append(_replayed(number, replays[number]))
+            continue
+        customer_id = customers[plan.row.customer_reference]
+        by_alias = (customer_id, primary[number])
+        by_fingerprint = (customer_id, plan.fingerprint)
+        existing = holding.get(by_alias) or fingerprints.get(by_fingerprint)
+        if existing is not None:
+            out.append(RowResult(number, DUPLICATE, customer_id, existing, DUPLICATE_REASON))
+            continue
+        new = _new_payment_method(ctx, caller, target, plan, customer_id)
+        holding[by_alias] = fingerprints[by_fingerprint] = new.id
+        news.append((new, vaulting.alias_refs(ctx, target, plan.vault_ids)))
+        created.append((number, new.id, plan.note))
+        out.append(RowResult(number, IMPORTED, customer_id, new.id, plan.note))
+    imports_repo.insert_payment_methods(conn, ctx.keyring, news)
+    if import_id:
+        imports_repo.record_many(conn, merchant_id, import_id, created)
+    return out
+
+
+def _new_payment_method(
+    ctx: AppContext, caller: Caller, target: VaultTarget, plan: _Plan, customer_id: str
+) -> NewPaymentMethod:
+    return NewPaymentMethod(
+        id=ids.global_id(ctx.settings.cell_id, "pm"),
+        merchant_id=caller.merchant_id,
+        customer_id=customer_id,
+        profile_id=caller.profile_id,
+        payment_method_type=PAYMENT_METHOD_TYPE,
+        payment_method_subtype=PAYMENT_METHOD_SUBTYPE,
+        vault_connector_id=target.connector_id,
+        vault_ids=plan.vault_ids,
+        fingerprint=plan.fingerprint,
+        display=plan.display,
+        cvc_expires_at=None,
+        metadata=None,
+    )
+
+
+def _store_each(
+    ctx: AppContext,
+    caller: Caller,
+    conn: Connection,
+    target: VaultTarget,
+    plans: list[_Plan],
+    import_id: str | None,
+) -> list[RowResult]:
+    """Row by row (each insert in its own savepoint): the path when a concurrent batch
+    wrote one of the same customers or cards while this one was being prepared."""
     merchant_id = caller.merchant_id
     known = imports_repo.customer_ids(conn, merchant_id, (p.row.customer_reference for p in plans))
     replays = (
@@ -392,20 +487,7 @@ def _store(
             conn, merchant_id, customer_id, primary
         ) or _with_fingerprint(conn, merchant_id, customer_id, plan.fingerprint)
         if existing is None:
-            new = NewPaymentMethod(
-                id=ids.global_id(ctx.settings.cell_id, "pm"),
-                merchant_id=merchant_id,
-                customer_id=customer_id,
-                profile_id=caller.profile_id,
-                payment_method_type=PAYMENT_METHOD_TYPE,
-                payment_method_subtype=PAYMENT_METHOD_SUBTYPE,
-                vault_connector_id=target.connector_id,
-                vault_ids=plan.vault_ids,
-                fingerprint=plan.fingerprint,
-                display=plan.display,
-                cvc_expires_at=None,
-                metadata=None,
-            )
+            new = _new_payment_method(ctx, caller, target, plan, customer_id)
             try:
                 record = pm_repo.insert(
                     conn, ctx.keyring, new, vaulting.alias_refs(ctx, target, plan.vault_ids)
@@ -423,7 +505,7 @@ def _store(
                 DUPLICATE,
                 customer_id,
                 existing,
-                "the customer already has this card (the payment method named here)",
+                DUPLICATE_REASON,
             )
         )
     return out

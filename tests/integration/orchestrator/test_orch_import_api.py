@@ -424,3 +424,51 @@ def test_no_vault_for_the_profile_is_a_424(sqlite_world: PmWorld) -> None:
     body = send(world, [{"row": 1, "customer_reference": "c"}])
     assert body["rows"][0]["status"] == "invalid"
     assert body["alias_check"] == "none"
+
+
+def test_concurrent_batches_of_the_same_rows_store_each_card_once(world: PmWorld) -> None:
+    """Batches racing on the same new customers and cards (on PostgreSQL the losers of
+    the race fall back to row-by-row storing): one payment method per card."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import httpx
+
+    numbers = []
+    for i in range(20):
+        partial = f"410000{i:09d}"
+        numbers.append(partial + luhn_check_digit(partial))
+    aliases = put_many(
+        world,
+        world.vault.external,
+        [
+            json.dumps({"card_number": n, "card_exp_month": "03", "card_exp_year": "2030"})
+            for n in numbers
+        ],
+    )
+    rows = [
+        {"row": i, "customer_reference": f"race-{i % 5}", "alias": a} for i, a in enumerate(aliases)
+    ]
+
+    def post(_: int) -> dict[str, Any]:
+        with httpx.Client(base_url=world.orch.url, timeout=60) as http:
+            response = http.post(IMPORT, json={"rows": rows}, headers=world.headers)
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    with ThreadPoolExecutor(6) as pool:
+        answers = list(pool.map(post, range(6)))
+    for i in range(20):
+        statuses = sorted(results(a)[i]["status"] for a in answers)
+        assert statuses == ["duplicate"] * 5 + ["imported"], (i, statuses)
+        assert len({results(a)[i]["payment_method_id"] for a in answers}) == 1
+        assert len({results(a)[i]["customer_id"] for a in answers}) == 1
+    customers = {results(answers[0])[i]["customer_id"] for i in range(20)}
+    assert len(customers) == 5
+    total = 0
+    for customer_id in customers:
+        listed = world.http.get(
+            f"/v2/customers/{customer_id}/saved-payment-methods", headers=world.headers
+        ).json()["customer_payment_methods"]
+        total += len(listed)
+    assert total == 20
