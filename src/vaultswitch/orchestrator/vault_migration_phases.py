@@ -35,6 +35,7 @@ from vaultswitch.domain import migration as outcomes
 from vaultswitch.domain.cards import Card
 from vaultswitch.domain.errors import AliasNotFound, VaultswitchError
 from vaultswitch.domain.migration import MigrationOutcome
+from vaultswitch.domain.redaction import scrub_text
 
 from . import vaulting
 from .auth import Caller
@@ -63,8 +64,17 @@ Run = Callable[[AppContext, Caller, Migration, Vaults, str, list[Item]], Awaitab
 
 
 def failure(exc: VaultswitchError | ApiError, payment_method_id: str) -> Outcome:
-    """A vault or configuration error as one payment method's failed outcome."""
-    return Outcome(payment_method_id, repo.FAILED, exc.code, exc.message[:512], exc.hint)
+    """A vault or configuration error as one payment method's failed outcome. A vault
+    error's own message may name aliases (sealed everywhere else in the database): the
+    outcome, which is stored, carries its class's message instead."""
+    message = type(exc).default_message if isinstance(exc, VaultswitchError) else exc.message
+    return Outcome(
+        payment_method_id,
+        repo.FAILED,
+        exc.code,
+        scrub_text(message)[:512],
+        scrub_text(exc.hint)[:1024],
+    )
 
 
 def _said(pm_id: str, status: str, what: MigrationOutcome) -> Outcome:

@@ -191,7 +191,8 @@ def test_concurrent_steps_move_each_payment_method_once(any_world: MigrationWorl
 
 def test_what_cannot_move_is_said_and_tried_again(world: MigrationWorld) -> None:
     gone = world.save(luhn_number())
-    world.vault_a.drop(world.box_a, _ids(world, gone).aliases[DATA], "PERSISTENT")
+    lost_alias = _ids(world, gone).aliases[DATA]
+    world.vault_a.drop(world.box_a, lost_alias, "PERSISTENT")
     expired = world.save(luhn_number(), cvc="123")
     world.vault_a.drop(world.box_a, _ids(world, expired).aliases["card_cvc"], "VOLATILE")
     deleted = world.save(luhn_number())
@@ -204,6 +205,7 @@ def test_what_cannot_move_is_said_and_tried_again(world: MigrationWorld) -> None
     assert results[gone]["status"] == "failed"
     assert results[gone]["reason"] == "alias_not_found"
     assert results[gone]["hint"]
+    assert lost_alias not in results[gone]["message"]  # stored: aliases are sealed elsewhere
     assert (results[expired]["status"], results[expired]["reason"]) == ("moved", "cvc_expired")
     assert world.pm(expired)["card_cvc_token_storage"]["is_stored"] is False
     assert "card_cvc" not in _ids(world, expired).aliases
@@ -329,3 +331,33 @@ def test_the_internal_vault_is_a_source_like_any_other(tmp_path: Path) -> None:
         assert world.run(migration["id"], "verify")[0]["status"] == "ok"
         assert world.run(migration["id"], "delete-source")[0]["status"] == "deleted"
         assert world.pay(pm_id).json()["status"] == "succeeded"
+
+
+def test_a_payment_method_deleted_after_its_move_loses_its_source_aliases_too(
+    world: MigrationWorld,
+) -> None:
+    kept, dropped = world.save(luhn_number(), cvc="123"), world.save(luhn_number(), cvc="456")
+    source = {pm_id: _ids(world, pm_id) for pm_id in (kept, dropped)}
+    migration = world.start()
+    world.run(migration["id"])
+    target_alias = _ids(world, dropped).aliases[DATA]
+    response = world.http.delete(f"/v2/payment-methods/{dropped}", headers=world.headers)
+    assert response.status_code == 200, response.text
+    assert world.vault_b.value(world.box_b, target_alias) is None  # a normal delete: vault B
+    assert world.vault_a.value(world.box_a, source[dropped].aliases[DATA]) is not None
+
+    verified = {r["payment_method_id"]: r for r in world.run(migration["id"], "verify")}
+    assert (verified[dropped]["status"], verified[dropped]["reason"]) == (
+        "skipped",
+        "payment_method_deleted",
+    )
+    assert verified[kept]["status"] == "ok"
+    results = world.run(migration["id"], "delete-source")
+    deleted = {r["payment_method_id"]: r["status"] for r in results}
+    assert deleted == {kept: "deleted", dropped: "deleted"}
+    for ids in source.values():
+        assert world.vault_a.value(world.box_a, ids.aliases[DATA]) is None
+        assert world.vault_a.value(world.box_a, ids.aliases["card_cvc"], "VOLATILE") is None
+    assert world.migration(migration["id"])["status"] == "source_deleted"
+    # over: the next start is a new migration
+    assert world.start()["id"] != migration["id"]

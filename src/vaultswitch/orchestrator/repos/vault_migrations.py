@@ -38,6 +38,8 @@ MOVE_STATUSES = (PENDING, MOVED, WOULD_MOVE, SKIPPED, FAILED)
 OK = "ok"
 MISMATCH = "mismatch"
 VERIFY_STATUSES = (OK, MISMATCH, FAILED, SKIPPED)
+#: verify statuses after which delete-source may delete the source aliases
+CLEARED_FOR_DELETE = (OK, SKIPPED)
 # source statuses (NULL: the source aliases are still there)
 DELETED = "deleted"
 KEPT = "kept"
@@ -255,8 +257,12 @@ def _phase_filter(phase: Phase) -> sa.ColumnElement[bool]:
         return items.c.status == PENDING
     if phase is Phase.VERIFY:
         return sa.and_(items.c.status == MOVED, items.c.verify_status.is_(None))
+    # verified, or skipped by verify because the payment method is gone or moved on: its
+    # source aliases are then nobody's
     return sa.and_(
-        items.c.status == MOVED, items.c.verify_status == OK, items.c.source_status.is_(None)
+        items.c.status == MOVED,
+        items.c.verify_status.in_(CLEARED_FOR_DELETE),
+        items.c.source_status.is_(None),
     )
 
 
@@ -426,7 +432,7 @@ def counts(conn: Connection, migration_id: str) -> Counts:
         source[source_status or PENDING] += int(number)
         if verify_status is None:
             todo[Phase.VERIFY] += int(number)
-        elif verify_status == OK and source_status is None:
+        elif verify_status in CLEARED_FOR_DELETE and source_status is None:
             todo[Phase.DELETE_SOURCE] += int(number)
     todo[Phase.MOVE] = move[PENDING]
     return Counts(move, verify, source, {phase.value: n for phase, n in todo.items()})
