@@ -20,7 +20,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from e2e_scenarios import (
+from orch_e2e_scenarios import (
     CONCURRENT,
     WRONG_CREDENTIALS,
     System,

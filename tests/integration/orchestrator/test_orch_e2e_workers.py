@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
-from e2e_scenarios import (
+from orch_e2e_scenarios import (
     CONCURRENT,
     MODES,
     RETRY_KINDS,
@@ -31,7 +31,7 @@ from e2e_scenarios import (
     proxy_card_is_saved_without_a_vault_write,
     save_get_list_delete,
 )
-from e2e_support import (
+from orch_e2e_support import (
     OrchestratorProcess,
     clients_on_every_worker,
     orchestrator_process,

@@ -20,7 +20,7 @@ from threading import Barrier
 from typing import Any
 
 import httpx
-from e2e_support import live_vault_of, world_of
+from orch_e2e_support import live_vault_of, world_of
 from orch_pay_support import OUTCOMES, LiveProcessor, Shop, open_shop
 from orch_pay_support import card as pay_card
 from orch_support import Orchestrator, assert_error, new_merchant
