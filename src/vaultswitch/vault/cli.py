@@ -7,21 +7,18 @@ import os
 import pwd
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from vaultswitch.troubleshooting import runnable_hint, server_hint
+from vaultswitch.vault.core.admin import VaultAdmin
+from vaultswitch.vault.core.admin import account_json as _account_json
+from vaultswitch.vault.core.admin import iso as _iso
+from vaultswitch.vault.core.admin import vault_json as _vault_json
 from vaultswitch.vault.core.errors import VaultApiError
-from vaultswitch.vault.core.models import (
-    SCOPES,
-    AccessCredential,
-    AuditEvent,
-    ServiceAccount,
-    VaultInfo,
-)
+from vaultswitch.vault.core.models import SCOPES, AccessCredential
 from vaultswitch.vault.settings import VaultSettings
 
 vault_app = typer.Typer(
@@ -111,33 +108,13 @@ def _actor() -> str:
     return "cli:" + os_account()
 
 
+def _admin(service: Any) -> VaultAdmin:
+    """The admin operations (the admin HTTP API runs the same ones), audited as this user."""
+    return VaultAdmin(service, _actor(), "cli")
+
+
 def _audit(service: Any, action: str, vault_id: str | None, detail: str | None = None) -> None:
-    service.audit(
-        AuditEvent(
-            id=None,
-            at=datetime.now(UTC),
-            actor=_actor(),
-            vault_id=vault_id,
-            action=action,
-            alias=None,
-            outcome="success",
-            source="cli",
-            trace_id=None,
-            detail=detail,
-        )
-    )
-
-
-def _vault_json(v: VaultInfo) -> dict[str, Any]:
-    return {
-        "vault_id": v.vault_id,
-        "name": v.name,
-        "reveal_enabled": v.reveal_enabled,
-        "fingerprinting": v.fingerprinting,
-        "environment": v.environment,
-        "created_at": v.created_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
-        "key_version": v.key_version,
-    }
+    _admin(service).record(action, vault_id, detail)
 
 
 # --- server --------------------------------------------------------------------------------
@@ -197,8 +174,9 @@ def create(
 ) -> None:
     """Create a vault (and the store, on first use); prints {"vault_id": ...}."""
     with _service(data_dir, database_url, existing=False) as service:
-        info = service.create_vault(name, reveal_enabled=reveal, fingerprinting=fingerprinting)
-        _audit(service, "admin.vault.create", info.vault_id)
+        info = _admin(service).create_vault(
+            name, reveal_enabled=reveal, fingerprinting=fingerprinting
+        )
         _emit({**_vault_json(info), "vault_id": info.vault_id})
 
 
@@ -206,13 +184,12 @@ def create(
 def list_vaults(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
     """List vaults."""
     with _service(data_dir, database_url) as service:
-        _emit([_vault_json(v) for v in service.list_vaults()])
+        _emit([_vault_json(v) for v in _admin(service).list_vaults()])
 
 
 def _set_reveal(vault: str, enabled: bool, data_dir: Path | None, database_url: str | None) -> None:
     with _service(data_dir, database_url) as service:
-        info = service.set_reveal(vault, enabled)
-        _audit(service, "admin.vault.reveal_" + ("enable" if enabled else "disable"), vault)
+        info = _admin(service).set_reveal(vault, enabled)
         _emit(_vault_json(info))
 
 
@@ -259,19 +236,6 @@ ClientIdArg = Annotated[str, typer.Argument(help="The client id (ACxxxx) of the 
 VaultFilter = Annotated[str | None, typer.Option("--vault", help="Only those of this vault.")]
 
 
-def _account_json(account: ServiceAccount) -> dict[str, Any]:
-    """An account as the CLI prints it (never its secret or the secret's hash)."""
-    return {
-        "client_id": account.client_id,
-        "name": account.name,
-        "vaults": list(account.vault_ids),
-        "scopes": list(account.scopes),
-        "token_lifespan": account.token_lifespan,
-        "disabled": account.disabled,
-        "created_at": _iso(account.created_at),
-    }
-
-
 def _credential_json(credential: AccessCredential) -> dict[str, Any]:
     """Access credentials as the CLI prints them (never the password or its hash)."""
     return {
@@ -279,10 +243,6 @@ def _credential_json(credential: AccessCredential) -> dict[str, Any]:
         "vault_id": credential.vault_id,
         "created_at": _iso(credential.created_at),
     }
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 @vault_app.command("service-account")
@@ -308,11 +268,9 @@ def service_account(
             f"choose from {', '.join(SCOPES)}",
         )
     with _service(data_dir, database_url) as service:
-        account, secret = service.create_service_account(
+        account, secret = _admin(service).create_service_account(
             vault, wanted, token_lifespan=token_lifespan, name=name
         )
-        for vault_id in account.vault_ids:
-            _audit(service, "admin.service_account.create", vault_id, account.client_id)
         _emit({**_account_json(account), "client_secret": secret.reveal()})
 
 
@@ -325,17 +283,14 @@ def list_service_accounts(
 ) -> None:
     """List service accounts (client id, vaults, scopes, disabled); never a secret."""
     with _service(data_dir, database_url) as service:
-        _emit([_account_json(a) for a in service.list_service_accounts(vault)])
+        _emit([_account_json(a) for a in _admin(service).list_service_accounts(vault)])
 
 
 def _set_account_disabled(
     client_id: str, disabled: bool, data_dir: Path | None, database_url: str | None
 ) -> None:
     with _service(data_dir, database_url) as service:
-        account = service.set_service_account_disabled(client_id, disabled)
-        action = "admin.service_account." + ("disable" if disabled else "enable")
-        for vault_id in account.vault_ids:
-            _audit(service, action, vault_id, account.client_id)
+        account = _admin(service).set_service_account_disabled(client_id, disabled)
         _emit(_account_json(account))
 
 
@@ -579,7 +534,7 @@ def audit(
 ) -> None:
     """Show audit log rows as JSON."""
     with _service(data_dir, database_url) as service:
-        events = service.list_audit(vault_id=vault, action=action, limit=limit)
+        events = _admin(service).list_audit(vault_id=vault, action=action, limit=limit)
         _emit([e.to_json() for e in events])
 
 

@@ -12,6 +12,7 @@ import httpx
 import pytest
 from vhttp_support import TOKEN_PATH, Vault, make_settings, start_vault
 
+from vaultswitch.vault.core.models import SCOPES
 from vaultswitch.vault.core.service import VaultService
 
 ADMIN_TOKEN = "vat_" + secrets.token_urlsafe(24)
@@ -131,7 +132,7 @@ def test_service_accounts_secret_once_then_disable_and_enable(admin_vault: Vault
         assert created.status_code == 201, created.text
         account = created.json()
         secret = account["client_secret"]
-        assert account["scopes"] == ["aliases:read", "aliases:write", "aliases:delete"]
+        assert account["scopes"] == list(SCOPES)  # every scope unless told otherwise
         client_id = account["client_id"]
 
         # the new account works at once

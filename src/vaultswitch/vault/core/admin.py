@@ -15,12 +15,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from vaultswitch.domain.secret import Secret
 from vaultswitch.vault.core.errors import BadRequest
 from vaultswitch.vault.core.models import SCOPES, AuditEvent, ServiceAccount, VaultInfo
-from vaultswitch.vault.core.service import VaultService
+
+if TYPE_CHECKING:  # the CLI imports this module before it opens (and imports) the service
+    from vaultswitch.domain.secret import Secret
+    from vaultswitch.vault.core.service import VaultService
 
 #: The audit actions of admin operations.
 VAULT_CREATE = "admin.vault.create"
@@ -82,7 +84,8 @@ class VaultAdmin:
     actor: str
     source: str | None
 
-    def _audit(self, action: str, vault_id: str | None, detail: str | None = None) -> None:
+    def record(self, action: str, vault_id: str | None, detail: str | None = None) -> None:
+        """An audit row for an admin action of this actor (the CLI's other commands too)."""
         self.service.audit(
             AuditEvent(
                 id=None,
@@ -106,7 +109,7 @@ class VaultAdmin:
         info = self.service.create_vault(
             name, reveal_enabled=reveal_enabled, fingerprinting=fingerprinting
         )
-        self._audit(VAULT_CREATE, info.vault_id)
+        self.record(VAULT_CREATE, info.vault_id)
         return info
 
     def list_vaults(self) -> list[VaultInfo]:
@@ -114,7 +117,7 @@ class VaultAdmin:
 
     def set_reveal(self, vault_id: str, enabled: bool) -> VaultInfo:
         info = self.service.set_reveal(vault_id, enabled)
-        self._audit(REVEAL_ENABLE if enabled else REVEAL_DISABLE, vault_id)
+        self.record(REVEAL_ENABLE if enabled else REVEAL_DISABLE, vault_id)
         return info
 
     # --- service accounts ------------------------------------------------------------------
@@ -132,7 +135,7 @@ class VaultAdmin:
             list(vault_ids), check_scopes(scopes), token_lifespan=token_lifespan, name=name
         )
         for vault_id in account.vault_ids:
-            self._audit(ACCOUNT_CREATE, vault_id, account.client_id)
+            self.record(ACCOUNT_CREATE, vault_id, account.client_id)
         return account, secret
 
     def list_service_accounts(self, vault_id: str | None = None) -> list[ServiceAccount]:
@@ -142,7 +145,7 @@ class VaultAdmin:
         account = self.service.set_service_account_disabled(client_id, disabled)
         action = ACCOUNT_DISABLE if disabled else ACCOUNT_ENABLE
         for vault_id in account.vault_ids:
-            self._audit(action, vault_id, account.client_id)
+            self.record(action, vault_id, account.client_id)
         return account
 
     # --- audit -----------------------------------------------------------------------------
