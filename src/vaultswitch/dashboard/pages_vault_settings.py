@@ -122,6 +122,17 @@ async def save_vault_settings(request: Request, profile_id: str) -> Response:
     form = await form_of(request, viewer)
     ctx = dashboard_of(request).ctx
     merchant_id = viewer.merchant_id
+    if text(form, "external_vault") == "enable" and not text(form, "vault_connector_id"):
+        problem = ApiError(
+            422,
+            "IR_06",
+            "Choose the vault connector to enable the external vault with.",
+            hint="Connect one first (Connectors → Connect a vault processor), then choose it here.",
+            field="external_vault_connector_details.vault_connector_id",
+        )
+        exists = await ctx.db.read(lambda conn: profiles_repo.get(conn, merchant_id, profile_id))
+        if exists is not None:
+            return await _page(request, viewer, errors={profile_id: problem}, status=422)
 
     def save(conn: Connection) -> Profile:
         current = profiles_repo.get(conn, merchant_id, profile_id)

@@ -128,6 +128,12 @@ def test_connect_vgs_fix_the_secret_and_enable_it_on_the_profile(dash: Dash, sta
     dash.nav("Vault settings")
     section = page.locator("section.card").first
     section.get_by_label("Enable").check()
+    section.get_by_role("button", name=re.compile("Save vault settings")).click()
+    expect(page.locator("section.card").first.get_by_role("alert")).to_contain_text(
+        "Choose the vault connector"
+    )
+    section = page.locator("section.card").first
+    section.get_by_label("Enable").check()
     section.get_by_label("Vault connector").select_option(account_id)
     section.get_by_label("card_number", exact=True).check()
     section.get_by_label("Multi-token").check()
