@@ -12,6 +12,7 @@ from rich.console import Console
 from vaultswitch import __version__
 from vaultswitch.orchestrator.cli import orchestrator_app
 from vaultswitch.processor.cli import processor_app
+from vaultswitch.proxy.cli import routes_app
 from vaultswitch.vault.cli import vault_app
 
 app = typer.Typer(
@@ -23,6 +24,7 @@ app = typer.Typer(
 app.add_typer(vault_app, name="vault")
 app.add_typer(processor_app, name="processor")
 app.add_typer(orchestrator_app, name="orchestrator")
+app.add_typer(routes_app, name="routes")
 console = Console(stderr=True)
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from vaultswitch.domain.errors import ALL_ERRORS
 from vaultswitch.domain.migration import ALL_OUTCOMES
 from vaultswitch.vault.core.models import MAX_CLASSIFIER_LENGTH, MAX_CLASSIFIERS, SCOPES
+from vaultswitch.vault.core.routes import MAX_ROUTE_BYTES, MAX_ROUTES_PER_VAULT
 
 CLI_WHERE = "command line"
 
@@ -72,9 +73,11 @@ VAULT_SERVER_CODES: tuple[Entry, ...] = tuple(
             403,
             "The token lacks the scope this operation needs.",
             "Use a service account with aliases:read (reveal), aliases:write (create, update) "
-            "and aliases:delete (delete) as needed (`vaultswitch vault service-accounts list "
+            "and aliases:delete (delete) as needed, routes:read / routes:write for the "
+            "vault-management API (/rule-chains) (`vaultswitch vault service-accounts list "
             "--vault ID` shows their scopes; a new one: `vaultswitch vault service-account "
-            "--vault ID --scopes aliases:read,aliases:write,aliases:delete`).",
+            "--vault ID --scopes aliases:read,aliases:write,aliases:delete`; add "
+            "routes:read,routes:write for routes).",
         ),
         (
             "TOO_MANY_VALUES",
@@ -137,6 +140,59 @@ VAULT_SERVER_CODES: tuple[Entry, ...] = tuple(
             500,
             "A stored value did not open: wrong key, or a ciphertext moved between records.",
             "Check the master key; restore the record from a backup if it was tampered with.",
+        ),
+        (
+            "INVALID_ROUTE",
+            400,
+            "A route document (a management API body, the file of `vaultswitch routes apply "
+            "--file FILE --vault ID`) is not a valid VGS route; the detail names the place, e.g. "
+            "`data[0].attributes.entries[2].transformer`.",
+            "Fix the field the detail names; docs/routes.md shows every field. Start from "
+            "what `vaultswitch routes get --vault ID` prints, which `vaultswitch routes apply "
+            "--file FILE --vault ID` takes back.",
+        ),
+        (
+            "UNSUPPORTED_ROUTE_FEATURE",
+            400,
+            "A route uses a VGS feature this vault does not implement (a Larky `operations` "
+            "pipeline, a transformer other than JSON_PATH, FORM_FIELD and REGEX, SFTP, a "
+            "condition field other than PathInfo, ContentType and QueryString, ...); it is "
+            "refused, never ignored. The detail names the place.",
+            "Express the filter with what docs/routes.md lists as supported, or leave that "
+            "route on VGS.",
+        ),
+        (
+            "ROUTE_NOT_FOUND",
+            404,
+            "The vault has no route with that id.",
+            "List the vault's routes and their ids with `vaultswitch routes get --vault ID` "
+            "(or GET /rule-chains).",
+        ),
+        (
+            "ROUTE_EXISTS",
+            409,
+            "A route with that id exists already.",
+            "Replace it with PUT /rule-chains/{id}, or give the new route no id.",
+        ),
+        (
+            "TOO_MANY_ROUTES",
+            409,
+            f"The vault has {MAX_ROUTES_PER_VAULT} routes, the most one vault may have.",
+            "Delete routes it no longer needs (`vaultswitch routes delete ID --vault ID`), or "
+            "merge routes for the same host into one with several entries.",
+        ),
+        (
+            "ROUTE_TOO_LARGE",
+            400,
+            f"A route is larger than {MAX_ROUTE_BYTES} bytes.",
+            "Split its entries over several routes.",
+        ),
+        (
+            "TENANT_REQUIRED",
+            400,
+            "A vault-management API request (/rule-chains) names no vault.",
+            "Send the vault id in the `VGS-Tenant` header (VGS's clients do: `api.headers"
+            '["VGS-Tenant"] = vault_id`), or use the path prefix /tntxxxxxxxx/rule-chains.',
         ),
         (
             "INVALID_SCOPE",
@@ -630,7 +686,7 @@ def server_hint(code: str) -> str | None:
 
 # A command in a hint: `vaultswitch ...` in backticks.
 COMMAND_RE = re.compile(r"`(vaultswitch(?: [^`]*)?)`")
-_TAKES_DATA_DIR = re.compile(r"vaultswitch (?:vault|up)\b")
+_TAKES_DATA_DIR = re.compile(r"vaultswitch (?:vault|up|routes)\b")
 
 
 def runnable_hint(hint: str, data_dir_flag: str) -> str:

@@ -32,7 +32,7 @@ def test_token_with_form_fields(vault: Vault) -> None:
     assert body["token_type"] == "Bearer"
     assert body["expires_in"] == 300
     assert body["refresh_expires_in"] == 0
-    assert body["scope"] == "aliases:read aliases:write aliases:delete"
+    assert body["scope"] == "aliases:read aliases:write aliases:delete routes:read routes:write"
     assert r.headers["cache-control"] == "no-store"
     assert r.headers["vgs-request-id"]
     claims = jwt.decode(body["access_token"], options={"verify_signature": False})

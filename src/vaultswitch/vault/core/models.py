@@ -8,7 +8,13 @@ from typing import Any
 
 from vaultswitch.domain.secret import Secret
 
-SCOPES: tuple[str, ...] = ("aliases:read", "aliases:write", "aliases:delete")
+SCOPES: tuple[str, ...] = (
+    "aliases:read",
+    "aliases:write",
+    "aliases:delete",
+    "routes:read",  # the vault-management API: list and read routes
+    "routes:write",  # create, replace and delete routes
+)
 STORAGES: tuple[str, ...] = ("PERSISTENT", "VOLATILE")
 # Classifier limits: the wire checks, the service checks and the troubleshooting page all
 # read these (a classifier is also limited to letters, digits and _ . : / -, see wire.py).

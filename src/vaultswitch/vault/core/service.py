@@ -3,7 +3,7 @@
 ``VaultService`` is composed of one mixin per concern, each in its own module and
 all derived from ``ServiceCore`` (base.py, over the units of work in transactions.py):
 vaults.py, accounts.py, keys.py, aliases_create.py, aliases_reveal.py,
-aliases_change.py (shared alias helpers in aliases.py) and audit.py.
+aliases_change.py (shared alias helpers in aliases.py), audit.py and routes.py.
 
 Used by the HTTP layer (in group-committed batches on SQLite, see vault/http/groupcommit.py; in
 worker threads on PostgreSQL) and by the admin CLI.
@@ -26,6 +26,7 @@ from vaultswitch.vault.core.audit import AuditMixin
 from vaultswitch.vault.core.errors import MasterKeyMismatch, NoVaultData
 from vaultswitch.vault.core.keys import KeysMixin
 from vaultswitch.vault.core.master_key import MasterKeySource
+from vaultswitch.vault.core.routes import RoutesMixin
 from vaultswitch.vault.core.store import insert_ignore, master_key_check, utcnow
 from vaultswitch.vault.core.vaults import VaultsMixin
 from vaultswitch.vault.core.volatile import open_volatile_store
@@ -42,8 +43,9 @@ class VaultService(
     AliasRevealMixin,
     AliasChangeMixin,
     AuditMixin,
+    RoutesMixin,
 ):
-    """Vaults, credentials, aliases and audit over SQLite/PostgreSQL (+ memory/Redis)."""
+    """Vaults, credentials, aliases, audit and routes over SQLite/PostgreSQL (+ memory/Redis)."""
 
     # ------------------------------------------------------------------ lifecycle
 

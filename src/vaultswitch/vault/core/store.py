@@ -121,6 +121,17 @@ audit_log = sa.Table(
     sa.Index("ix_audit_log_action", "action", "id"),
 )
 
+routes = sa.Table(
+    "routes",
+    metadata,
+    sa.Column("vault_id", _ID, sa.ForeignKey("vaults.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("document", sa.Text(), nullable=False),
+    sa.Column("created_at", _TS, nullable=False),
+    sa.Column("updated_at", _TS, nullable=False),
+    sa.Index("ix_routes_vault_created", "vault_id", "created_at"),
+)
+
 server_secrets = sa.Table(
     "server_secrets",
     metadata,

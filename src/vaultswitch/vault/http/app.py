@@ -48,6 +48,7 @@ from vaultswitch.vault.http.oauth import (
 from vaultswitch.vault.http.openapi import OPENAPI_PATH, openapi_document
 from vaultswitch.vault.http.ratelimit import MemoryRateLimiter, RateLimiter, make_rate_limiter
 from vaultswitch.vault.http.request_log import RequestLog, created_aliases, referenced_aliases
+from vaultswitch.vault.http.routes_api import RoutesAPI
 from vaultswitch.vault.http.routing import resolve_tenant
 from vaultswitch.vault.http.wire import (
     JSON_MEDIA_TYPE,
@@ -366,6 +367,8 @@ class VaultHTTP:
             ),
             # /admin/...: the admin CLI's operations over HTTP
             **AdminAPI(self.settings, self.service, self.refs, self._call).tables(),
+            # /rule-chains...: VGS's vault-management API for routes
+            **RoutesAPI(self.service, self._call, self._principal_of).tables(),
         }
         routes = [Route(path, table) for path, table in tables.items()]
         return DirectRouter(
