@@ -287,4 +287,12 @@ vault_migration_items = sa.Table(
     sa.Column("claim_until", TS, nullable=True),
     sa.Column("modified_at", TS, nullable=False),
     sa.Index("ix_vault_migration_items_seq", "migration_id", "status", "seq"),
+    # the counts of every step, from the index alone
+    sa.Index(
+        "ix_vault_migration_items_phases",
+        "migration_id",
+        "status",
+        "verify_status",
+        "source_status",
+    ),
 )

@@ -105,12 +105,13 @@ def _check_account(conn: Connection, caller: Caller, field: str, account_id: str
         )
 
 
-def _vaults(ctx: AppContext, conn: Connection, caller: Caller, migration: Migration) -> Vaults:
+def _vaults(
+    ctx: AppContext, conn: Connection, merchant_id: str, from_id: str, to_id: str
+) -> Vaults:
     """The two vaults, each usable (424 naming the fix otherwise)."""
-    merchant_id = caller.merchant_id
     return Vaults(
-        vaulting.stored_vault(ctx, conn, merchant_id, migration.from_connector_id),
-        vaulting.stored_vault(ctx, conn, merchant_id, migration.to_connector_id),
+        vaulting.stored_vault(ctx, conn, merchant_id, from_id),
+        vaulting.stored_vault(ctx, conn, merchant_id, to_id),
     )
 
 
@@ -135,20 +136,6 @@ async def start(ctx: AppContext, caller: Caller, request: StartRequest) -> Start
             "are in (from_connector_id) and the one to move them to (to_connector_id).",
         )
     merchant_id = caller.merchant_id
-    probe = Migration(
-        id="",
-        merchant_id=merchant_id,
-        profile_id=caller.profile_id,
-        from_connector_id=request.from_connector_id,
-        to_connector_id=request.to_connector_id,
-        customer_id=request.customer_id,
-        limit=request.limit,
-        dry_run=request.dry_run,
-        token_mode=request.token_mode,
-        source_deleted_at=None,
-        created_at=utcnow(),
-        modified_at=utcnow(),
-    )
 
     def prepare(conn: Connection) -> Vaults:
         _check_account(conn, caller, "from_connector_id", request.from_connector_id)
@@ -157,7 +144,7 @@ async def start(ctx: AppContext, caller: Caller, request: StartRequest) -> Start
             conn, merchant_id, request.customer_id
         ):
             raise not_found("Customer", "Check customer_id, or leave it out to move every card.")
-        return _vaults(ctx, conn, caller, probe)
+        return _vaults(ctx, conn, merchant_id, request.from_connector_id, request.to_connector_id)
 
     vaults = await ctx.db.read(prepare)
     await _check_tokens(ctx, vaults)
@@ -267,7 +254,10 @@ async def step(
                 hint="Run the migration without dry_run (POST /v2/vault-migrations), then "
                 "verify it.",
             )
-        return migration, _vaults(ctx, conn, caller, migration)
+        vaults = _vaults(
+            ctx, conn, caller.merchant_id, migration.from_connector_id, migration.to_connector_id
+        )
+        return migration, vaults
 
     migration, vaults = await ctx.db.read(prepare)
 

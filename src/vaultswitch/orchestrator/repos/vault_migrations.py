@@ -325,7 +325,11 @@ def claim(
     )
     rows = conn.execute(
         sa.select(items)
-        .where(items.c.migration_id == migration_id, items.c.claim_token == token)
+        .where(
+            items.c.migration_id == migration_id,
+            items.c.payment_method_id.in_(wanted),
+            items.c.claim_token == token,
+        )
         .order_by(items.c.seq)
     )
     return token, [_item(row, keyring) for row in rows]

@@ -67,6 +67,11 @@ def upgrade() -> None:
         "vault_migration_items",
         ["migration_id", "status", "seq"],
     )
+    op.create_index(
+        "ix_vault_migration_items_phases",
+        "vault_migration_items",
+        ["migration_id", "status", "verify_status", "source_status"],
+    )
 
 
 def downgrade() -> None:
