@@ -305,13 +305,16 @@ def delete(conn: Connection, merchant_id: str, pm_id: str) -> bool:
     return result.rowcount > 0
 
 
+_MARK_USED = payment_methods.update().where(
+    payment_methods.c.id == sa.bindparam("b_id"),
+    payment_methods.c.merchant_id == sa.bindparam("b_merchant_id"),
+)
+
+
 def mark_used(conn: Connection, merchant_id: str, pm_id: str, at: datetime | None = None) -> None:
     """Record that a payment used the payment method (``last_used_at``)."""
-    conn.execute(
-        payment_methods.update()
-        .where(payment_methods.c.id == pm_id, payment_methods.c.merchant_id == merchant_id)
-        .values(last_used_at=at or utcnow())
-    )
+    params = {"b_id": pm_id, "b_merchant_id": merchant_id, "last_used_at": at or utcnow()}
+    conn.execute(_MARK_USED, params)  # built once; SET comes from the parameters
 
 
 # --- sessions ------------------------------------------------------------------------------

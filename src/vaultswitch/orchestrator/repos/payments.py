@@ -292,6 +292,15 @@ def start_attempt(
     return result.rowcount == 1
 
 
+#: built once (building it with .values() per call cost several times running it); SET
+#: comes from the parameters
+_FINISH = payments.update().where(
+    payments.c.id == sa.bindparam("b_id"),
+    payments.c.merchant_id == sa.bindparam("b_merchant_id"),
+    payments.c.lease_token == sa.bindparam("b_token"),
+)
+
+
 def finish_attempt(
     conn: Connection,
     merchant_id: str,
@@ -302,14 +311,9 @@ def finish_attempt(
     """Record an attempt's outcome and give the lease back, if ``token`` still holds it.
     The lease token is kept (not cleared) so that a later taker compares against it."""
     _check(changes)
+    params = {"b_id": payment_id, "b_merchant_id": merchant_id, "b_token": token}
     result = conn.execute(
-        payments.update()
-        .where(
-            payments.c.id == payment_id,
-            payments.c.merchant_id == merchant_id,
-            payments.c.lease_token == token,
-        )
-        .values(**changes, lease_until=None, modified_at=utcnow())
+        _FINISH, {**params, **changes, "lease_until": None, "modified_at": utcnow()}
     )
     return result.rowcount == 1
 
