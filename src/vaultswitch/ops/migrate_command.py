@@ -74,6 +74,14 @@ def run_migrate_command(
         summary = run_migrate(target, options, Console(stderr=True))
     except MigrateStopped as exc:
         return _fail(exc.code, str(exc), exc.hint, 1)
+    except KeyboardInterrupt:
+        print(
+            "interrupted: the steps in flight finish on the orchestrator; run the same command "
+            "again to continue (no payment method is moved twice)",
+            file=sys.stderr,
+            flush=True,
+        )
+        return 130
     if as_json:
         print(json.dumps(summary.as_json()), flush=True)
     else:
