@@ -104,11 +104,16 @@ def _ctx() -> Any:
     return AuditContext("cli:" + os_account(), "cli")
 
 
-def _read(file: Path) -> str:
+def _read(file: str) -> str:
+    """The text of ``--file`` (``-``: stdin); a file that cannot be read is a usage error."""
     from vaultswitch.proxy.routes import RouteError
 
     try:
-        raw = sys.stdin.buffer.read() if str(file) == "-" else file.read_bytes()
+        raw = sys.stdin.buffer.read() if file == "-" else Path(file).read_bytes()
+    except OSError as exc:
+        reason = "does not exist" if isinstance(exc, FileNotFoundError) else "cannot be read"
+        raise typer.BadParameter(f"file {file!r} {reason}", param_hint="'--file' / '-f'") from None
+    try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
         raise RouteError("document", "not UTF-8 text") from None
@@ -117,14 +122,11 @@ def _read(file: Path) -> str:
 @routes_app.command("apply")
 def apply(
     file: Annotated[
-        Path,
+        str,
         typer.Option(
             "--file",
             "-f",
-            exists=True,
-            dir_okay=False,
-            readable=True,
-            allow_dash=True,
+            metavar="FILE",
             help="The route document (YAML or JSON, as `vgs get routes` or `routes get` "
             "print it); - reads stdin.",
         ),

@@ -150,6 +150,8 @@ def run_up(options: UpOptions, console: Console) -> int:
             supervisor.start(spec)
         urls = {
             "vault_url": vault.url,
+            # VGS's vault-management API (routes) is served by the vault itself
+            "vault_management_url": vault.url,
             "orchestrator_url": orchestrator.url,
             "processor_url": processor.url,
             "dashboard_url": orchestrator.url + "/dashboard/",

@@ -4,7 +4,8 @@ Scripts, tests and CI read it to use the running system. Its keys are an interfa
 ``vault_url``, ``orchestrator_url``, ``processor_url``, ``admin_api_key``, ``merchant_id``,
 ``profile_id``, ``api_key``, ``vault_id``, ``client_id``, ``client_secret``, ``v1_username``,
 ``v1_password``, ``vault_connector_id``, ``processor_connector_id``, ``dashboard_url`` (the
-control center) and ``vault_admin_token`` (the vault's admin API) (later servers add their
+control center), ``vault_admin_token`` (the vault's admin API) and ``vault_management_url``
+(VGS's vault-management API for routes: the vault's URL) (later servers add their
 URLs). The file holds secrets in clear on purpose; it is the one place they are kept.
 """
 
@@ -34,6 +35,7 @@ REQUIRED_KEYS = (
     "processor_connector_id",
     "dashboard_url",
     "vault_admin_token",
+    "vault_management_url",
 )
 
 
