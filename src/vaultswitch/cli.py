@@ -13,6 +13,7 @@ from vaultswitch import __version__
 from vaultswitch.orchestrator.cli import orchestrator_app
 from vaultswitch.processor.cli import processor_app
 from vaultswitch.proxy.cli import routes_app
+from vaultswitch.proxy.server_cli import proxy_server_app
 from vaultswitch.vault.cli import vault_app
 
 app = typer.Typer(
@@ -25,6 +26,7 @@ app.add_typer(vault_app, name="vault")
 app.add_typer(processor_app, name="processor")
 app.add_typer(orchestrator_app, name="orchestrator")
 app.add_typer(routes_app, name="routes")
+app.add_typer(proxy_server_app, name="proxy")
 console = Console(stderr=True)
 
 
