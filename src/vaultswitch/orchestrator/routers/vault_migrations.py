@@ -18,6 +18,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
+from fastapi import Path as PathParam
 from pydantic import BaseModel, ConfigDict, Field
 
 from vaultswitch.orchestrator import vault_migrations as service
@@ -31,15 +32,18 @@ from .common import Limit, Offset, iso
 
 router = APIRouter(tags=["vault migrations"])
 
+#: What an id of this API looks like (generated ids are letters, digits and ``_``): anything
+#: else, a NUL character say (PostgreSQL refuses those), is a 400 naming the field.
+ID_PATTERN = r"^[A-Za-z0-9_.:-]{1,80}$"
 AccountId = Annotated[
     str,
     Field(
-        min_length=1,
-        max_length=80,
+        pattern=ID_PATTERN,
         description='A vault connector account id of this merchant, or "internal" for the '
         "internal vault.",
     ),
 ]
+MigrationId = Annotated[str, PathParam(pattern=ID_PATTERN, description="The migration's id.")]
 
 
 class VaultMigrationCreate(BaseModel):
@@ -48,7 +52,7 @@ class VaultMigrationCreate(BaseModel):
     from_connector_id: AccountId
     to_connector_id: AccountId
     customer_id: str | None = Field(
-        default=None, min_length=1, max_length=80, description="Only this customer's cards."
+        default=None, pattern=ID_PATTERN, description="Only this customer's cards."
     )
     limit: int | None = Field(
         default=None,
@@ -219,7 +223,7 @@ async def create_migration(
 
 @router.get("/v2/vault-migrations/{migration_id}")
 async def retrieve_migration(
-    migration_id: str, ctx: Ctx, caller: MerchantOrAdmin
+    migration_id: MigrationId, ctx: Ctx, caller: MerchantOrAdmin
 ) -> VaultMigrationResponse:
     migration, counts = await service.get(ctx, caller, migration_id)
     return _response(migration, counts)
@@ -227,7 +231,7 @@ async def retrieve_migration(
 
 @router.get("/v2/vault-migrations/{migration_id}/items")
 async def list_migration_items(
-    migration_id: str,
+    migration_id: MigrationId,
     ctx: Ctx,
     caller: MerchantOrAdmin,
     offset: Offset = 0,
@@ -279,7 +283,7 @@ async def _step(
 
 @router.post("/v2/vault-migrations/{migration_id}/step")
 async def step_migration(
-    migration_id: str, ctx: Ctx, caller: MerchantOrAdmin, body: StepRequest | None = None
+    migration_id: MigrationId, ctx: Ctx, caller: MerchantOrAdmin, body: StepRequest | None = None
 ) -> StepResponse:
     """Move the next batch: reveal from the source, insert into the target, switch."""
     return await _step(ctx, caller, migration_id, Phase.MOVE, body)
@@ -287,7 +291,7 @@ async def step_migration(
 
 @router.post("/v2/vault-migrations/{migration_id}/verify")
 async def verify_migration(
-    migration_id: str, ctx: Ctx, caller: MerchantOrAdmin, body: StepRequest | None = None
+    migration_id: MigrationId, ctx: Ctx, caller: MerchantOrAdmin, body: StepRequest | None = None
 ) -> StepResponse:
     """Compare the source and target copies of the next batch of moved payment methods."""
     return await _step(ctx, caller, migration_id, Phase.VERIFY, body)
@@ -295,7 +299,7 @@ async def verify_migration(
 
 @router.post("/v2/vault-migrations/{migration_id}/delete-source")
 async def delete_migration_source(
-    migration_id: str, ctx: Ctx, caller: MerchantOrAdmin, body: StepRequest | None = None
+    migration_id: MigrationId, ctx: Ctx, caller: MerchantOrAdmin, body: StepRequest | None = None
 ) -> StepResponse:
     """Delete the source aliases of the next batch of verified payment methods (those no
     other payment method holds)."""
