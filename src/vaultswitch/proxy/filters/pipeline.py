@@ -205,7 +205,7 @@ class FilterPlan:
                 )
 
 
-_RedactKey = tuple[str, str, tuple[str, ...]]  # value, format, classifiers
+_RedactKey = tuple[Secret, str, tuple[str, ...]]  # value, format, classifiers
 
 
 @dataclass(slots=True)
@@ -214,14 +214,15 @@ class Selection:
 
     plan: FilterPlan
     message: Message
-    text: str | None
+    text: str | None = field(repr=False)  # the body as text: never shown
     decoded: bool
     body_spots: list[tuple[int, Spot]]
     header_spots: dict[int, list[tuple[int, Spot]]]
     redact_batches: dict[Storage, list[RedactItem]] = field(default_factory=dict)
-    reveal_batches: dict[Storage, list[str]] = field(default_factory=dict)
-    _redact_index: dict[Storage, dict[_RedactKey, int]] = field(default_factory=dict)
-    _reveal_seen: dict[Storage, set[str]] = field(default_factory=dict)
+    # the strings an ENRICH selected: aliases, or whatever a client sent there (not shown)
+    reveal_batches: dict[Storage, list[str]] = field(default_factory=dict, repr=False)
+    _redact_index: dict[Storage, dict[_RedactKey, int]] = field(default_factory=dict, repr=False)
+    _reveal_seen: dict[Storage, set[str]] = field(default_factory=dict, repr=False)
 
     @property
     def count(self) -> int:
@@ -246,7 +247,7 @@ class Selection:
                         "send card data as UTF-8 text",
                         entry.phase,
                     )
-                key = (value, entry.public_token_generator, entry.classifiers.tags)
+                key = (spot.value, entry.public_token_generator, entry.classifiers.tags)
                 index = self._redact_index.setdefault(storage, {})
                 if key not in index:
                     batch = self.redact_batches.setdefault(storage, [])
@@ -309,7 +310,7 @@ class Selection:
             storage = entry.token_manager
             value = spot.value.reveal()
             if entry.operation == "REDACT":
-                key = (value, entry.public_token_generator, entry.classifiers.tags)
+                key = (spot.value, entry.public_token_generator, entry.classifiers.tags)
                 index = self._redact_index[storage][key]
                 aliases = redacted.get(storage, ())
                 if index >= len(aliases):

@@ -98,15 +98,19 @@ class VaultCoreBackend:
         try:
             found = self.service.reveal(self.vault_id, aliases, storage, self.ctx)
         except AliasNotFoundError:
-            if len(aliases) == 1:
-                return []
-            half = len(aliases) // 2
-            return self._reveal_known(aliases[:half], storage) + self._reveal_known(
-                aliases[half:], storage
-            )
+            # its detail names what was asked for, which may be a card a client sent in
+            # place of an alias: dropped here, and not chained to anything raised below
+            found = None
         except VaultApiError as exc:
             raise _backend_error(exc) from None
-        return list(found.items())
+        if found is not None:
+            return list(found.items())
+        if len(aliases) == 1:
+            return []
+        half = len(aliases) // 2
+        return self._reveal_known(aliases[:half], storage) + self._reveal_known(
+            aliases[half:], storage
+        )
 
 
 def _alias_of(record: Record, fmt: str) -> str:
