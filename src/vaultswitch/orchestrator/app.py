@@ -22,12 +22,12 @@ from vaultswitch.client import AsyncVaultClient
 from vaultswitch.domain.secret import Secret
 from vaultswitch.orchestrator.log import logger
 
-from .card_guard import refuse_misplaced_card_numbers
 from .context import AppContext
 from .crypto import Keyring, load_or_create_master_key, read_private_file, write_private_file
 from .db import Database
 from .errors import install_handlers
 from .middleware import RequestContextMiddleware
+from .request_guard import check_request
 from .routers import ROUTERS
 from .settings import OrchestratorSettings
 
@@ -110,7 +110,7 @@ def create_app(settings: OrchestratorSettings | None = None) -> FastAPI:
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
-        dependencies=[Depends(refuse_misplaced_card_numbers)],
+        dependencies=[Depends(check_request)],
     )
     app.state.ctx = ctx
     install_handlers(app)

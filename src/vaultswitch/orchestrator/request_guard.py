@@ -1,6 +1,10 @@
-"""Card numbers go in card fields only: a request that puts one anywhere else (metadata, a
-reference, a description, a nick name, a URL) is refused with 422 naming the field, so the
-orchestrator never stores or echoes a card number in clear.
+"""Checks every request makes before its route runs (an app-wide dependency):
+
+- Card numbers go in card fields only: a request that puts one anywhere else (metadata, a
+  reference, a description, a nick name, a URL) is refused with 422 naming the field, so the
+  orchestrator never stores or echoes a card number in clear.
+- No NUL character in a path or query parameter or a JSON string (PostgreSQL's text cannot
+  hold one): 400 naming the field, instead of a database error.
 
 Applied to every route as an app-wide dependency; it reads the JSON body the route parses
 anyway (Starlette caches it) and walks it. Allowed places: the card fields of
@@ -18,7 +22,7 @@ from typing import Any
 from fastapi import Request
 
 from vaultswitch.domain.redaction import contains_card_number
-from vaultswitch.orchestrator.errors import invalid_data
+from vaultswitch.orchestrator.errors import invalid_data, invalid_value
 
 #: Dotted paths (list indices as ``[]``) where card numbers or aliases belong.
 ALLOWED = (
@@ -45,6 +49,14 @@ def _leaves(value: Any, path: str) -> Iterator[tuple[str, str]]:
         yield path, str(value)
 
 
+def nul_field(document: Any) -> str | None:
+    """The first field (or key) of a JSON document holding a NUL character, or None."""
+    for path, text in _leaves(document, ""):
+        if "\x00" in text:
+            return path or "(body)"
+    return None
+
+
 def misplaced_card_number(document: Any) -> str | None:
     """The first field outside the card fields holding a card number, or None."""
     for path, text in _leaves(document, ""):
@@ -53,8 +65,16 @@ def misplaced_card_number(document: Any) -> str | None:
     return None
 
 
-async def refuse_misplaced_card_numbers(request: Request) -> None:
-    """App-wide dependency: 422 ``IR_06`` naming the field; never the value."""
+def _check_parameters(request: Request) -> None:
+    for name, value in [*request.path_params.items(), *request.query_params.multi_items()]:
+        if "\x00" in str(value):
+            raise invalid_value(name, "must not contain NUL characters")
+
+
+async def check_request(request: Request) -> None:
+    """App-wide dependency: 400 ``IR_07`` for a NUL, 422 ``IR_06`` for a misplaced card
+    number, each naming the field; never the value."""
+    _check_parameters(request)
     if request.method not in _METHODS:
         return
     if "json" not in request.headers.get("content-type", ""):
@@ -66,6 +86,9 @@ async def refuse_misplaced_card_numbers(request: Request) -> None:
         document = json.loads(body)
     except ValueError:
         return  # the route's own validation answers malformed JSON
+    field = nul_field(document)
+    if field is not None:
+        raise invalid_value(field, "must not contain NUL characters")
     field = misplaced_card_number(document)
     if field is not None:
         raise invalid_data(

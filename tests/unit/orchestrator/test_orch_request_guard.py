@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from vaultswitch.domain.redaction import contains_card_number
-from vaultswitch.orchestrator.card_guard import misplaced_card_number
+from vaultswitch.orchestrator.request_guard import misplaced_card_number
 
 
 @pytest.mark.parametrize(

@@ -28,3 +28,18 @@ def test_card_numbers_outside_card_fields_are_refused(orchestrator: Orchestrator
     listed = http.get("/v2/customers/list", headers=setup.headers)
     assert listed.status_code == 200
     assert listed.json() == []  # nothing half-written
+
+
+def test_nul_characters_are_refused_naming_the_field(any_orchestrator: Orchestrator) -> None:
+    """PostgreSQL text cannot hold NUL: a 400 naming the field, never a 500."""
+    setup = new_merchant(any_orchestrator)
+    http = any_orchestrator.http
+    got = http.get("/v2/customers/a%00b", headers=setup.headers)
+    assert assert_error(got, 400, "IR_07")["field"] == "customer_id"
+    got = http.get("/v2/payments/list?customer_id=a%00b", headers=setup.headers)
+    assert assert_error(got, 400, "IR_07")["field"] == "customer_id"
+    got = http.post(
+        "/v2/customers", json={"name": "a\x00b", "email": "a@e.x"}, headers=setup.headers
+    )
+    assert assert_error(got, 400, "IR_07")["field"] == "name"
+    assert http.get("/v2/customers/list", headers=setup.headers).json() == []
