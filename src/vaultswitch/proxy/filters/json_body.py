@@ -22,19 +22,24 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from json.decoder import scanstring  # type: ignore[attr-defined]
+from typing import Any
 
 from vaultswitch.domain.secret import Secret
-from vaultswitch.proxy.filters.spots import Spot, Write, shown_name
+from vaultswitch.proxy.filters.spots import Spot, Write
 from vaultswitch.proxy.routes.transformers import Descendant, Every, Index, JsonPath, Key, Segment
 
 #: Containers nested deeper than this along a path make the body "not JSON" to the filters.
 MAX_DEPTH = 200
 
 _WS = re.compile(r"[ \t\n\r]*")
+_WS_CHARS = frozenset(" \t\n\r")
+_COLON = re.compile(r"[ \t\n\r]*:[ \t\n\r]*")
+_AFTER_MEMBER = re.compile(r"[ \t\n\r]*([,}])[ \t\n\r]*")
+_AFTER_ELEMENT = re.compile(r"[ \t\n\r]*([,\]])[ \t\n\r]*")
+_NUMBER_START = frozenset("-0123456789")
 _NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?")
-_PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 State = tuple[int, int]  # (path number, segments matched so far)
 
@@ -47,8 +52,26 @@ def _no_constants(name: str) -> None:
     raise ValueError(f"{name} is not JSON")
 
 
-# numbers kept as text: no int() of a 5,000-digit number (Python refuses), no float rounding
-_DECODER = json.JSONDecoder(parse_int=str, parse_float=str, parse_constant=_no_constants)
+# The C scanner skips values; with the default int and float it is twice as fast as with
+# hooks, so numbers Python will not convert (over 4,300 digits) are rescanned as text.
+_Scanner = Callable[[str, int], tuple[Any, int]]
+_SCAN: _Scanner = json.JSONDecoder(parse_constant=_no_constants).scan_once  # type: ignore[attr-defined]
+_SCAN_AS_TEXT: _Scanner = json.JSONDecoder(  # type: ignore[attr-defined]
+    parse_int=str, parse_float=str, parse_constant=_no_constants
+).scan_once
+
+
+def _scan(text: str, i: int) -> tuple[Any, int]:
+    """The value at ``text[i]`` and where it ends (NotJson if there is none)."""
+    try:
+        try:
+            return _SCAN(text, i)
+        except StopIteration:
+            raise NotJson("a value is expected") from None
+        except ValueError:  # a number too long for int(): scan it as text
+            return _SCAN_AS_TEXT(text, i)
+    except StopIteration:
+        raise NotJson("a value is expected") from None
 
 
 def select_json(text: str, paths: Sequence[tuple[int, JsonPath]]) -> list[tuple[int, Spot]]:
@@ -72,33 +95,18 @@ def select_json(text: str, paths: Sequence[tuple[int, JsonPath]]) -> list[tuple[
     return walker.found
 
 
-def json_place(location: Sequence[str | int]) -> str:
-    """``$.cards[1].number`` / ``$['a b']``: a selected value's place, for messages."""
-    parts = ["$"]
-    for step in location:
-        if isinstance(step, int):
-            parts.append(f"[{step}]")
-        elif _PLAIN_KEY.fullmatch(step) and len(step) <= 64:
-            parts.append(f".{shown_name(step)}")
-        else:
-            parts.append("[" + json.dumps(shown_name(step)) + "]")
-    return "".join(parts)
-
-
 class _Walker:
     def __init__(self, text: str, paths: list[tuple[Segment, ...]], tags: list[int]) -> None:
         self.text = text
         self.paths = paths
+        self.ends = [len(path) for path in paths]
         self.tags = tags
         self.found: list[tuple[int, Spot]] = []
 
     def ws(self, i: int) -> int:
-        match = _WS.match(self.text, i)
-        return i if match is None else match.end()
-
-    def skip(self, i: int) -> int:
-        _, end = _DECODER.raw_decode(self.text, i)
-        return int(end)
+        if self.text[i : i + 1] not in _WS_CHARS:
+            return i
+        return _WS.match(self.text, i).end()  # type: ignore[union-attr]  # matches ""
 
     def step(
         self, states: Sequence[State], key: str | None, index: int | None, length: int | None
@@ -107,29 +115,31 @@ class _Walker:
         out: list[State] = []
         for path, at in states:
             segment = self.paths[path][at]
-            if isinstance(segment, Descendant):
+            if isinstance(segment, Key):
+                if key is not None and key == segment.name:
+                    out.append((path, at + 1))
+            elif isinstance(segment, Descendant):
                 out.append((path, at))  # keep looking further down
                 if key == segment.name:
                     out.append((path, at + 1))
             elif isinstance(segment, Every):
                 out.append((path, at + 1))
-            elif isinstance(segment, Key):
-                if key is not None and key == segment.name:
-                    out.append((path, at + 1))
             elif isinstance(segment, Index) and index is not None:
                 wanted = segment.index
                 if wanted < 0 and length is not None:
                     wanted += length
                 if index == wanted:
                     out.append((path, at + 1))
-        return list(dict.fromkeys(out))
+        return list(dict.fromkeys(out)) if len(out) > 1 else out
 
     def value(
         self, i: int, states: list[State], location: tuple[str | int, ...], depth: int
     ) -> int:
+        """Walk the value at ``text[i]`` (no white space before it); return where it ends."""
         text = self.text
-        done = [path for path, at in states if at == len(self.paths[path])]
-        live = [state for state in states if state[1] < len(self.paths[state[0]])]
+        ends = self.ends
+        done = [path for path, at in states if at == ends[path]]
+        live = [state for state in states if state[1] < ends[state[0]]] if done else states
         char = text[i : i + 1]
         if live and char in ("{", "["):
             if depth >= MAX_DEPTH:
@@ -141,13 +151,13 @@ class _Walker:
             data, end = scanstring(text, i + 1, True)
             self.add(done, i, end, data, Write.JSON_STRING, location)
             return int(end)
-        if done and char in ("-", "0", "1", "2", "3", "4", "5", "6", "7", "8", "9"):
+        if done and char in _NUMBER_START:
             match = _NUMBER.match(text, i)
             if match is None:
                 raise NotJson("bad number")
             self.add(done, i, match.end(), match.group(), Write.JSON_NUMBER, location)
             return match.end()
-        return self.skip(i)
+        return _scan(text, i)[1]
 
     def add(
         self,
@@ -161,14 +171,16 @@ class _Walker:
         if not data:
             return  # an empty string holds nothing to redact or reveal
         secret = Secret(data)
-        place = f"body {json_place(location)}"
         for path in done:
-            self.found.append((self.tags[path], Spot(start, end, secret, write, place)))
+            spot = Spot(start, end, secret, write, "body", location)
+            self.found.append((self.tags[path], spot))
 
     def object(
         self, i: int, states: list[State], location: tuple[str | int, ...], depth: int
     ) -> int:
         text = self.text
+        # the common case, only member names to follow: other members are skipped unread
+        names = self._names(states)
         i = self.ws(i + 1)
         if text[i : i + 1] == "}":
             return i + 1
@@ -176,20 +188,21 @@ class _Walker:
             if text[i : i + 1] != '"':
                 raise NotJson("a member name is expected")
             key, i = scanstring(text, i + 1, True)
-            i = self.ws(i)
-            if text[i : i + 1] != ":":
+            colon = _COLON.match(text, i)
+            if colon is None:
                 raise NotJson(": is expected")
-            i = self.ws(i + 1)
-            child = self.step(states, key, None, None)
-            i = self.value(i, child, (*location, key), depth) if child else self.skip(i)
-            i = self.ws(i)
-            char = text[i : i + 1]
-            if char == ",":
-                i = self.ws(i + 1)
-            elif char == "}":
-                return i + 1
+            i = colon.end()
+            if names is None or key in names:
+                child = self.step(states, key, None, None)
+                i = self.value(i, child, (*location, key), depth) if child else _scan(text, i)[1]
             else:
+                i = _scan(text, i)[1]
+            after = _AFTER_MEMBER.match(text, i)
+            if after is None:
                 raise NotJson(", or } is expected")
+            if after.group(1) == "}":
+                return after.end()
+            i = after.end()
 
     def array(
         self, i: int, states: list[State], location: tuple[str | int, ...], depth: int
@@ -197,24 +210,31 @@ class _Walker:
         text = self.text
         length: int | None = None
         if any(self._negative(state) for state in states):
-            elements, _ = _DECODER.raw_decode(text, i)
-            length = len(elements)
+            length = len(_scan(text, i)[0])
         i = self.ws(i + 1)
         if text[i : i + 1] == "]":
             return i + 1
         index = 0
         while True:
             child = self.step(states, None, index, length)
-            i = self.value(i, child, (*location, index), depth) if child else self.skip(i)
-            i = self.ws(i)
-            char = text[i : i + 1]
-            if char == ",":
-                i = self.ws(i + 1)
-                index += 1
-            elif char == "]":
-                return i + 1
-            else:
+            i = self.value(i, child, (*location, index), depth) if child else _scan(text, i)[1]
+            after = _AFTER_ELEMENT.match(text, i)
+            if after is None:
                 raise NotJson(", or ] is expected")
+            if after.group(1) == "]":
+                return after.end()
+            i = after.end()
+            index += 1
+
+    def _names(self, states: Sequence[State]) -> frozenset[str] | None:
+        """The member names that can lead somewhere, when every state wants a named member."""
+        names: set[str] = set()
+        for path, at in states:
+            segment = self.paths[path][at]
+            if not isinstance(segment, Key):
+                return None
+            names.add(segment.name)
+        return frozenset(names)
 
     def _negative(self, state: State) -> bool:
         segment = self.paths[state[0]][state[1]]

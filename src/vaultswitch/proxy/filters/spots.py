@@ -21,6 +21,7 @@ from vaultswitch.domain.secret import Secret
 # RFC 8259 number: a revealed value written where the alias was a JSON number stays one
 # only if it is a JSON number itself.
 _JSON_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?")
+_PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 class Write(Enum):
@@ -35,13 +36,22 @@ class Write(Enum):
 @dataclass(frozen=True, slots=True)
 class Spot:
     """``text[start:end]`` selected; ``value`` the data it holds (decoded: a JSON string's
-    value, a form field's value); ``place`` names it in messages (never the value)."""
+    value, a form field's value). ``site`` and, in a JSON body, ``location`` (the keys and
+    indexes leading to it) name it in messages: see :attr:`place` (never the value)."""
 
     start: int
     end: int
     value: Secret
     write: Write
-    place: str
+    site: str
+    location: tuple[str | int, ...] | None = None
+
+    @property
+    def place(self) -> str:
+        """``body $.cards[1].number``, ``form field cvc``, ``header X-Card``."""
+        if self.location is None:
+            return self.site
+        return f"{self.site} {json_place(self.location)}"
 
 
 def written(write: Write, value: str) -> str:
@@ -119,3 +129,16 @@ def shown_name(name: str, limit: int = 64) -> str:
     card-number-looking digits masked (a name is the client's text too)."""
     cut = name[:limit] + ("…" if len(name) > limit else "")
     return scrub_text(cut)
+
+
+def json_place(location: Sequence[str | int]) -> str:
+    """``$.cards[1].number`` / ``$['a b']``: a place in a JSON document, for messages."""
+    parts = ["$"]
+    for step in location:
+        if isinstance(step, int):
+            parts.append(f"[{step}]")
+        elif _PLAIN_KEY.fullmatch(step) and len(step) <= 64:
+            parts.append(f".{shown_name(step)}")
+        else:
+            parts.append("[" + json.dumps(shown_name(step), ensure_ascii=False) + "]")
+    return "".join(parts)
