@@ -16,7 +16,7 @@ from .web import BASE, PageExit, error_page, page_router, redirect, render
 
 router = page_router()
 
-SCOPES = ("aliases:read", "aliases:write", "aliases:delete")
+SCOPES = ("aliases:read", "aliases:write", "aliases:delete", "routes:read", "routes:write")
 AUDIT_ROWS = 50
 _VAULT_ID = re.compile(r"tnt[a-z0-9]{8}")
 _CLIENT_ID = re.compile(r"AC[A-Za-z0-9]{1,64}")
@@ -47,15 +47,18 @@ async def _page(
     created: dict[str, Any] | None = None,
     problem: VaultAdminError | None = None,
     flash: str | None = None,
+    upload: dict[str, Any] | None = None,
     status: int = 200,
 ) -> Response:
     client = _client(request, dashboard_of(request))
-    data: dict[str, Any] = {"vaults": [], "accounts": [], "audit": []}
+    data: dict[str, Any] = {"vaults": [], "accounts": [], "audit": [], "routes": {}}
     unreachable = None
     try:
         data["vaults"] = await client.vaults()
         data["accounts"] = await client.service_accounts()
         data["audit"] = await client.audit(AUDIT_ROWS)
+        for vault in data["vaults"]:
+            data["routes"][vault["vault_id"]] = await client.routes(vault["vault_id"])
     except VaultAdminError as exc:
         unreachable = exc
         status = max(status, exc.status)
@@ -70,6 +73,7 @@ async def _page(
             "created": created,
             "problem": problem or unreachable,
             "flash": flash,
+            "upload": upload or {},
         },
         status=status,
     )
@@ -138,3 +142,23 @@ async def disable_account(request: Request, client_id: str) -> Response:
 @router.post("/local-vault/service-accounts/{client_id}/enable")
 async def enable_account(request: Request, client_id: str) -> Response:
     return await _set_disabled(request, client_id, False)
+
+
+@router.post("/local-vault/vaults/{vault_id}/routes")
+async def upload_routes(request: Request, vault_id: str) -> Response:
+    """Upload a route document (YAML, as `vaultswitch routes get` prints it): all routes or
+    none; a refusal is shown at the form with the place in the document it names."""
+    viewer = await require_admin(request)
+    form = await form_of(request, viewer)
+    if not _VAULT_ID.fullmatch(vault_id):
+        raise PageExit(error_page(request, 404, "Not found", "There is no such vault.", ""))
+    document = form.get("routes_yaml")
+    text_value = document if isinstance(document, str) else ""
+    client = _client(request, dashboard_of(request))
+    try:
+        done = await client.apply_routes(vault_id, text_value)
+    except VaultAdminError as exc:
+        upload = {"vault_id": vault_id, "text": text_value, "error": exc}
+        return await _page(request, viewer, upload=upload, status=exc.status)
+    flash = f"Routes of {vault_id} uploaded: {done['created']} created, {done['updated']} updated."
+    return await _page(request, viewer, flash=flash)

@@ -79,6 +79,18 @@ class VaultAdminClient:
         body: dict[str, Any] = await self._send("POST", f"/service-accounts/{client_id}/{action}")
         return body
 
+    async def routes(self, vault_id: str) -> dict[str, Any]:
+        """``{vault_id, count, yaml}``: the vault's routes as a YAML document."""
+        body: dict[str, Any] = await self._send("GET", f"/vaults/{vault_id}/routes")
+        return body
+
+    async def apply_routes(self, vault_id: str, document: str) -> dict[str, Any]:
+        """Upload a route document (all or none): ``{created, updated, routes}``."""
+        body: dict[str, Any] = await self._send(
+            "PUT", f"/vaults/{vault_id}/routes", json={"yaml": document}
+        )
+        return body
+
     async def audit(self, limit: int = 50) -> list[dict[str, Any]]:
         data: list[dict[str, Any]] = (await self._send("GET", "/audit", params={"limit": limit}))[
             "data"
@@ -97,6 +109,11 @@ def _refused(response: httpx.Response) -> VaultAdminError:
         hint = (
             "The orchestrator's VAULTSWITCH_ORCHESTRATOR_VAULT_ADMIN_TOKEN must be the vault's "
             "VAULTSWITCH_ADMIN_TOKEN (`vaultswitch up` sets both from up.json's vault_admin_token)."
+        )
+    elif code in ("INVALID_ROUTE", "UNSUPPORTED_ROUTE_FEATURE"):
+        hint = (
+            "Fix the document at the place the message names (data[N] is the N-th route, "
+            "counted from 0) and upload it again; nothing was changed."
         )
     else:
         hint = "Check the value and try again; `vaultswitch explain " + code + "` says more."

@@ -12,6 +12,28 @@ from orch_pay_support import APPROVED, DECLINES
 from playwright.sync_api import expect
 
 NAV = ("Connectors", "Vault settings", "Payment methods", "Payments", "Local vault")
+ROUTE_YAML = """version: 1
+data:
+- attributes:
+    protocol: http
+    source_endpoint: '*'
+    destination_override_endpoint: 'https://example.test'
+    host_endpoint: (.*)\\.example\\.test
+    port: 80
+    tags: {name: dashboard-route}
+    entries:
+    - phase: REQUEST
+      operation: REDACT
+      token_manager: PERSISTENT
+      public_token_generator: UUID
+      transformer: JSON_PATH
+      transformer_config: ['$.card_number']
+      targets: [body]
+      config:
+        condition: AND
+        rules:
+        - expression: {field: PathInfo, type: string, operator: matches, values: [/post]}
+"""
 
 
 def test_sign_in_navigation_and_sign_out(dash: Dash, stack: Stack) -> None:
@@ -239,7 +261,7 @@ def test_local_vault_with_the_admin_key(dash: Dash, stack: Stack) -> None:
     expect(page).to_have_url(stack.url + "/local-vault")
     vaults = page.get_by_role("region", name="Vaults")
     expect(vaults).to_contain_text(stack.vault.vault_id)
-    expect(page.get_by_role("heading", name="Routes")).to_be_visible()
+    expect(page.get_by_role("heading", name="Routes", exact=True)).to_be_visible()
 
     page.get_by_label("Name (optional)").fill("from the dashboard")
     page.get_by_role("button", name="Create service account").click()
@@ -277,6 +299,27 @@ def test_local_vault_with_the_admin_key(dash: Dash, stack: Stack) -> None:
         "button", name=re.compile("Turn reveal on")
     ).click()
     expect(page.get_by_role("region", name="Vaults")).to_contain_text("on")
+
+    # routes: upload a document, view it as YAML; a refused one names the place, keeps the text
+    upload = page.get_by_label(f"Route document (YAML) for {stack.vault.vault_id}")
+    upload.fill(ROUTE_YAML)
+    page.get_by_role("button", name=f"Upload routes to {stack.vault.vault_id}").click()
+    expect(page.get_by_role("status")).to_contain_text("1 created, 0 updated")
+    page.get_by_text("View 1 route as YAML").click()
+    expect(page.locator("pre.yaml")).to_contain_text("dashboard-route")
+    bad = ROUTE_YAML.replace("operation: REDACT", "operation: SHRED").replace(
+        "dashboard-route", "second-route"
+    )
+    upload = page.get_by_label(f"Route document (YAML) for {stack.vault.vault_id}")
+    upload.fill(bad)
+    page.get_by_role("button", name=f"Upload routes to {stack.vault.vault_id}").click()
+    error = page.locator(".field-error")
+    expect(error).to_contain_text("data[0].attributes.entries[0].operation")
+    expect(page.get_by_label(f"Route document (YAML) for {stack.vault.vault_id}")).to_have_value(
+        bad
+    )
+    expect(page.get_by_text("View 1 route as YAML")).to_be_visible()  # nothing applied
+    dash.shot("routes-refused")
 
     # the admin key opens a merchant's pages too, given its ID
     shop = stack.shop("Admin View Shop")

@@ -210,3 +210,66 @@ def test_audit_names_actions_actor_and_aliases_only_by_reference(admin_vault: Va
         assert len(admin.get("/audit", params={"limit": 1}).json()["data"]) == 1
         for bad in ("0", "1001", "x"):
             _vgs_error(admin.get("/audit", params={"limit": bad}), 400, "INVALID_REQUEST")
+
+
+ROUTE_YAML = """version: 1
+data:
+- attributes:
+    protocol: http
+    source_endpoint: '*'
+    destination_override_endpoint: 'https://example.test'
+    host_endpoint: (.*)\\.example\\.test
+    port: 80
+    tags: {name: admin-api-route}
+    entries:
+    - phase: REQUEST
+      operation: REDACT
+      token_manager: PERSISTENT
+      public_token_generator: UUID
+      transformer: JSON_PATH
+      transformer_config: ['$.card_number']
+      targets: [body]
+      config:
+        condition: AND
+        rules:
+        - expression: {field: PathInfo, type: string, operator: matches, values: [/post]}
+"""
+
+
+def test_routes_as_yaml_upload_all_or_none_and_errors_name_the_place(admin_vault: Vault) -> None:
+    vault_id = admin_vault.vault_id
+    with _admin(admin_vault) as admin:
+        empty = admin.get(f"/vaults/{vault_id}/routes")
+        assert empty.status_code == 200, empty.text
+        assert empty.json()["count"] == 0
+
+        done = admin.put(f"/vaults/{vault_id}/routes", json={"yaml": ROUTE_YAML})
+        assert done.status_code == 200, done.text
+        assert done.json()["created"] == 1
+        route_id = done.json()["routes"][0]["id"]
+        listed = admin.get(f"/vaults/{vault_id}/routes").json()
+        assert listed["count"] == 1
+        assert route_id in listed["yaml"]
+        assert "admin-api-route" in listed["yaml"]
+
+        # what GET answers goes back unchanged: an update, not a second route
+        again = admin.put(f"/vaults/{vault_id}/routes", json={"yaml": listed["yaml"]})
+        assert again.status_code == 200, again.text
+        assert (again.json()["created"], again.json()["updated"]) == (0, 1)
+
+        bad = ROUTE_YAML.replace("transformer: JSON_PATH", "transformer: NO_SUCH_THING")
+        detail = _vgs_error(
+            admin.put(f"/vaults/{vault_id}/routes", json={"yaml": bad}), 400, "INVALID_ROUTE"
+        )
+        assert detail.startswith("data[0].attributes.entries[0].transformer")
+        detail = _vgs_error(
+            admin.put(f"/vaults/{vault_id}/routes", json={"yaml": "version: 1\ndata: [:"}),
+            400,
+            "INVALID_ROUTE",
+        )
+        assert "line" in detail
+        assert admin.get(f"/vaults/{vault_id}/routes").json()["count"] == 1  # none applied
+        _vgs_error(admin.put(f"/vaults/{vault_id}/routes", json={}), 400, "INVALID_REQUEST")
+        _vgs_error(admin.get("/vaults/tntzzzzzzzz/routes"), 404, "VAULT_NOT_FOUND")
+        audit = admin.get("/audit", params={"action": "admin.route.create"}).json()["data"]
+        assert audit[0]["actor"] == "admin-api:tests"

@@ -17,6 +17,10 @@ POST     /admin/service-accounts                     ``{vaults, scopes?, token_l
                                                      → the account + ``client_secret`` (once)
 POST     /admin/service-accounts/{client_id}/disable → the account (``/enable`` undoes it)
 GET      /admin/audit?vault=&action=&limit=          ``{"data": [event, ...]}``, newest first
+GET      /admin/vaults/{vault_id}/routes             ``{vault_id, count, yaml}``: the routes as
+                                                     `vaultswitch routes get` prints them
+PUT      /admin/vaults/{vault_id}/routes             ``{"yaml": <route document>}``: all or none,
+                                                     as `vaultswitch routes apply -f` does
 =======  ==========================================  ===========================================
 
 Audit events name an alias by its log reference (``alias_ref``: ``alias:<10 hex>``, as the
@@ -33,10 +37,18 @@ from typing import Any, Protocol, TypeVar
 from starlette.requests import Request
 from starlette.responses import Response
 
+from vaultswitch.proxy.routes import (
+    RouteDocument,
+    RouteError,
+    dump_yaml,
+    load_document,
+    parse_stored,
+    with_entry_ids,
+)
 from vaultswitch.vault.core.admin import VaultAdmin, account_json, vault_json
 from vaultswitch.vault.core.errors import BadRequest, Forbidden, Unauthorized
 from vaultswitch.vault.core.log_refs import LogRefs
-from vaultswitch.vault.core.models import AuditEvent
+from vaultswitch.vault.core.models import AuditContext, AuditEvent
 from vaultswitch.vault.core.service import VaultService
 from vaultswitch.vault.http.methods import Endpoint, Methods
 from vaultswitch.vault.http.routing import is_vault_id
@@ -48,6 +60,7 @@ T = TypeVar("T")
 PREFIX = "/admin"
 ACTOR = "admin-api"
 MAX_ADMIN_BODY = 65_536
+MAX_ROUTES_BODY = 5 * 1024 * 1024  # a route document may be up to 4 MiB
 MAX_AUDIT_LIMIT = 1000
 _ACTOR_LABEL = re.compile(r"[A-Za-z0-9._:@-]{1,64}")
 _CLIENT_ID = re.compile(r"AC[A-Za-z0-9]{1,64}")
@@ -150,6 +163,7 @@ class AdminAPI:
             PREFIX + "/service-accounts/{client_id}/disable": table(POST=self.disable_account),
             PREFIX + "/service-accounts/{client_id}/enable": table(POST=self.enable_account),
             PREFIX + "/audit": table(GET=self.audit),
+            PREFIX + "/vaults/{vault_id}/routes": table(GET=self.routes, PUT=self.apply_routes),
         }
 
     # --- plumbing --------------------------------------------------------------------------
@@ -178,11 +192,9 @@ class AdminAPI:
     async def _run(self, func: Callable[[], T]) -> T:
         return await self._call(func)
 
-    async def _body(self, request: Request) -> Any:
+    async def _body(self, request: Request, limit: int = MAX_ADMIN_BODY) -> Any:
         check_json_content_type(request.headers.get("content-type"))
-        raw = await read_body(
-            request.receive, request.headers.get("content-length"), MAX_ADMIN_BODY
-        )
+        raw = await read_body(request.receive, request.headers.get("content-length"), limit)
         return parse_json(raw)
 
     # --- vaults ----------------------------------------------------------------------------
@@ -275,3 +287,41 @@ class AdminAPI:
         admin = self._admin(request)
         events = await self._run(lambda: admin.list_audit(vault_id, action, limit))
         return JSONBody({"data": [audit_json(e, self._refs) for e in events]})
+
+    # --- routes (the vault's, for its proxies) ---------------------------------------------
+
+    async def routes(self, request: Request) -> Response:
+        vault_id = _vault_id(request.path_params["vault_id"])
+        stored = await self._run(lambda: self._service.list_routes(vault_id))
+        document = RouteDocument(
+            tuple(parse_stored(r.route_id, r.document, r.created_at, r.updated_at) for r in stored)
+        )
+        return JSONBody({"vault_id": vault_id, "count": len(stored), "yaml": dump_yaml(document)})
+
+    async def apply_routes(self, request: Request) -> Response:
+        vault_id = _vault_id(request.path_params["vault_id"])
+        body = _fields(await self._body(request, MAX_ROUTES_BODY), {"yaml"})
+        text = _optional(body, "yaml", str)
+        if text is None:
+            raise BadRequest("yaml: is required (the route document)", code="INVALID_REQUEST")
+        try:
+            document = load_document(text)
+        except RouteError as exc:  # names the place: data[0].attributes.entries[1].transformer
+            raise BadRequest(exc.detail, code=exc.code) from None
+        routes = [with_entry_ids(route) for route in document.routes]
+        changes = [(route.id, route.attributes(server_fields=False)) for route in routes]
+        admin = self._admin(request)
+        ctx = AuditContext(admin.actor, admin.source, request.scope["vs"].trace_id)
+        results = await self._run(lambda: self._service.apply_routes(vault_id, changes, ctx))
+        applied = [
+            {"id": stored.route_id, "action": "created" if created else "updated", "name": r.name}
+            for r, (stored, created) in zip(routes, results, strict=True)
+        ]
+        return JSONBody(
+            {
+                "vault_id": vault_id,
+                "created": sum(1 for a in applied if a["action"] == "created"),
+                "updated": sum(1 for a in applied if a["action"] == "updated"),
+                "routes": applied,
+            }
+        )
