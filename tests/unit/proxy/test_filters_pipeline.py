@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 import zlib
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -426,3 +427,25 @@ async def test_the_async_driver_matches_the_sync_one() -> None:
     back = await apply_filters(enrich, result.message, AsyncBackend(backend, runner))
     assert back.message.body == message.body + b""
     assert ran == ["call"]
+
+
+def test_no_regular_expression_is_compiled_per_message(monkeypatch: pytest.MonkeyPatch) -> None:
+    entries = [
+        entry("JSON_PATH", "$.card.number", "$..cvc"),
+        entry("FORM_FIELD", "card_number", targets=("body", "headers")),
+        entry("REGEX", r"ref=(\d+)", targets=("body", "headers")),
+    ]
+    json_message = Message.of([JSON_CT, ("X-Ref", f"ref={PAN}")], card_body(number=PAN, cvc="1"))
+    form_message = Message.of(
+        [("Content-Type", "application/x-www-form-urlencoded"), ("card_number", PAN)],
+        f"card_number={PAN}&ref={PAN2}&x=%7B".encode(),
+    )
+    backend = MemoryAliasBackend()
+
+    def no_compile(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a regular expression was compiled while filtering")
+
+    monkeypatch.setattr(re, "_compile", no_compile)
+    for message in (json_message, form_message):
+        redacted = apply_filters_sync(entries, message, backend)
+        assert PAN.encode() not in redacted.message.body
