@@ -53,12 +53,14 @@ _PROCESSOR_KEYS = frozenset({"timestamp", "level", "logger"})  # written by proc
 _SUSPECT = re.compile(r"[0-9]{12}|(?i:bearer|basic)\s")  # cheap test before substituting
 
 
-# 13-19 digits, optionally grouped by single spaces or dashes ("4111 1111 1111 1111")
-_GROUPED_DIGITS = re.compile(r"(?<![0-9])[0-9](?:[ -]?[0-9]){12,18}(?![0-9])")
+# 13-19 digits, optionally grouped by single spaces or dashes ("4111 1111 1111 1111"), standing
+# alone: not inside a word such as a hex id ("pro_01a233b51971795383...")
+_GROUPED_DIGITS = re.compile(r"(?<![0-9A-Za-z])[0-9](?:[ -]?[0-9]){12,18}(?![0-9A-Za-z])")
 
 
 def contains_card_number(text: str) -> bool:
-    """True when ``text`` holds a Luhn-valid 13-19 digit number, plain or grouped."""
+    """True when ``text`` holds a Luhn-valid 13-19 digit number, plain or grouped, that is not
+    part of a longer word (generated ids are hex: their digit runs touch letters)."""
     if len(text) < 13:
         return False
     for match in _GROUPED_DIGITS.finditer(text):

@@ -83,7 +83,7 @@ async def test_vault_errors_keep_their_status_code_and_hint(client: httpx.AsyncC
         (f'{{"card_number": "x", "count": 1, "cvc": "{NOT_A_PAN}"}}'.encode(), 400, "IR_07", "cvc"),
         (f'["{NOT_A_PAN}"]'.encode(), 400, "IR_06", "body"),
         # a real card number outside the card fields is refused before validation
-        (f'{{"card_number": "x", "count": "x{PAN}"}}'.encode(), 422, "IR_06", "count"),
+        (f'{{"card_number": "x", "count": "x {PAN}"}}'.encode(), 422, "IR_06", "count"),
         (f'{{"card_number": "x", "count": 1, "cvc": "{PAN}"}}'.encode(), 422, "IR_06", "cvc"),
     ],
 )

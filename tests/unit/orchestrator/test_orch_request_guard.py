@@ -18,10 +18,28 @@ def test_card_numbers_are_found(text: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["4111111111111112", "order 12345", "2026-12-01", "+49 30 1234567", "", "1" * 25]
+    "text",
+    [
+        "4111111111111112",
+        "order 12345",
+        "2026-12-01",
+        "+49 30 1234567",
+        "",
+        "1" * 25,
+        "pro_01a2337f4111111111111111",  # inside a hex id: a word, not a card number
+        "cell1_pm_4111111111111111ab",
+    ],
 )
 def test_other_text_is_not(text: str) -> None:
     assert not contains_card_number(text)
+
+
+def test_generated_ids_never_look_like_card_numbers() -> None:
+    """uuid7-hex ids have digit runs that pass Luhn now and then; they must pass."""
+    import uuid
+
+    for _ in range(20000):
+        assert not contains_card_number(f"pro_{uuid.uuid4().hex}")
 
 
 @pytest.mark.parametrize(
