@@ -657,6 +657,13 @@ def sandbox_processor_entries() -> tuple[Entry, ...]:
     return tuple(Entry(c, s, "sandbox processor", m, h) for c, s, m, h in SANDBOX_PROCESSOR)
 
 
+def proxy_filter_entries() -> tuple[Entry, ...]:
+    """What the vault's proxies answer when a route's entries cannot be applied."""
+    from vaultswitch.proxy.filters.errors import catalogue
+
+    return tuple(Entry(c, s, "proxy", m, h) for c, s, m, h in catalogue())
+
+
 def all_entries() -> tuple[Entry, ...]:
     return (
         connector_entries()
@@ -667,6 +674,7 @@ def all_entries() -> tuple[Entry, ...]:
         + orchestrator_entries()
         + sandbox_processor_entries()
         + MIGRATION_CODES
+        + proxy_filter_entries()
     )
 
 
@@ -736,6 +744,7 @@ def render_markdown() -> str:
         ("Orchestrator API errors (`error.code`) and processor errors", orchestrator_entries()),
         ("Sandbox processor errors (`error.code` of its own API)", sandbox_processor_entries()),
         ("Vault migration results (`reason` of a payment method)", MIGRATION_CODES),
+        ("Proxy filter errors (route entries that cannot be applied)", proxy_filter_entries()),
     )
     for title, entries in sections:
         lines += [f"## {title}", ""]
@@ -762,6 +771,13 @@ def render_markdown() -> str:
                 "is something to say, a reason: a vault error's code (above) or one of these.",
                 "The report of a migration run has them for every payment method",
                 "(docs/migrate.md).",
+                "",
+            ]
+        elif title.startswith("Proxy filter"):
+            lines += [
+                "The inbound and outbound proxies answer these in the vault's error shape when",
+                "a route's entries cannot be applied to a request (the status shown) or to an",
+                "upstream's response (502). docs/proxy.md says what the entries do.",
                 "",
             ]
         elif entries is connectors:
