@@ -425,3 +425,22 @@ def test_dump_reads_back_and_keeps_what_vgs_prints() -> None:
         "transformer_config", "transformer_config_map", "targets", "classifiers",
         "id_selector", "operations", "config",
     }  # fmt: skip
+
+
+def test_yaml_keeps_unicode_line_breaks_and_other_text() -> None:
+    """PyYAML writes U+0085 / U+2028 / U+2029 raw, and reads them back as spaces, unless
+    they are double-quoted (found by the round-trip property test)."""
+    doc = _base()
+    doc["data"][0]["attributes"]["tags"] = {
+        "nel": "a\x85b",
+        "ls": "\u2028",
+        "ps": "x\u2029",
+        "name": "café ☕",
+        "bool-like": "yes",
+        "number-like": "0012",
+        "spaces": " padded ",
+    }
+    document = parse_document(doc)
+    text = dump_yaml(document)
+    assert "café ☕" in text  # readable, not escaped
+    assert load_document(text) == document

@@ -50,6 +50,19 @@ class _Dumper(yaml.SafeDumper):
         super().increase_indent(flow, False)
 
 
+# Line breaks YAML knows beyond \n and \r: PyYAML writes them raw in plain and single-quoted
+# scalars (with allow_unicode), where a reader folds them into spaces. Double quotes escape them.
+_YAML_BREAKS = ("\x85", "\u2028", "\u2029")
+
+
+def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = '"' if any(ch in value for ch in _YAML_BREAKS) else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _represent_str)
+
+
 def dump_yaml(document: RouteDocument) -> str:
     """The document as YAML that parses back to the same model."""
     return yaml.dump(

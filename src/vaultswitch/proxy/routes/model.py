@@ -17,6 +17,7 @@ use (``{"id", "type": "rule_chain", "attributes": {...}}``); ``parse.py`` reads 
 from __future__ import annotations
 
 import ipaddress
+import re
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -53,13 +54,8 @@ class Classifiers:
     exclude: tuple[str, ...] = ()
 
     def to_wire(self) -> dict[str, list[str]]:
-        wire: dict[str, list[str]] = {}
-        for key, values in (("TAGS", self.tags), ("INCLUDE", self.include)):
-            if values:
-                wire[key] = list(values)
-        if self.exclude:
-            wire["EXCLUDE"] = list(self.exclude)
-        return wire
+        named = (("TAGS", self.tags), ("INCLUDE", self.include), ("EXCLUDE", self.exclude))
+        return {key: list(values) for key, values in named if values}
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +110,7 @@ class Route:
     created_at: datetime | None = None
     updated_at: datetime | None = None
     # derived at parse time (not part of equality)
-    host_pattern: Any = field(default=None, compare=False, repr=False)
+    host_pattern: re.Pattern[str] | None = field(default=None, compare=False, repr=False)
     sources: tuple[Network, ...] | None = field(default=None, compare=False, repr=False)
 
     @property
