@@ -16,14 +16,17 @@ from dash_support import CHROMIUM, Browserless, Dash, Stack, chromium_missing, s
 from playwright.sync_api import Browser, Playwright, sync_playwright
 
 
-@pytest.fixture(scope="session")
+# module scope, not session (nor package: without __init__.py that is the whole run):
+# Playwright's sync API keeps an event loop running in this thread while it lives, which
+# would break every asyncio test that runs after these
+@pytest.fixture(scope="module")
 def playwright() -> Iterator[Playwright]:
     chromium_missing()
     with sync_playwright() as pw:
         yield pw
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     # Debian's Chromium (Playwright's own browser download is not used); root needs --no-sandbox
     browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
