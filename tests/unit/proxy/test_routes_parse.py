@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+import uuid
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
@@ -444,3 +445,19 @@ def test_yaml_keeps_unicode_line_breaks_and_other_text() -> None:
     text = dump_yaml(document)
     assert "café ☕" in text  # readable, not escaped
     assert load_document(text) == document
+
+
+def test_vgs_sdks_larky_function_route_is_refused_at_its_operations() -> None:
+    """vgs-api-client's Functions store Larky code as a route; this vault runs no Larky."""
+    from string import Template
+
+    from vgs.functions_api import ROUTE_TEMPLATE
+
+    ids = {k: str(uuid.uuid4()) for k in ("function_filter", "execution_flag_filter", "route_id")}
+    text = Template(ROUTE_TEMPLATE).safe_substitute(
+        name="echo", definition="def process(input, ctx): return input", **ids
+    )
+    with pytest.raises(UnsupportedRouteFeature) as caught:
+        load_document(text)
+    assert caught.value.where == "data[0].attributes.entries[0].operations"
+    assert "Larky" in str(caught.value)
