@@ -45,10 +45,6 @@ def text(value: Any, where: str, *, limit: int = MAX_TEXT_LENGTH, empty: bool = 
     return value
 
 
-def optional_text(value: Any, where: str) -> str | None:
-    return None if value is None else text(value, where)
-
-
 def choice(value: Any, where: str, choices: tuple[str, ...]) -> str:
     if not isinstance(value, str) or value not in choices:
         raise RouteError(where, f"must be one of {', '.join(choices)} (got {shown(value)})")
