@@ -17,16 +17,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import h11
-import structlog
 
 from vaultswitch.domain.redaction import scrub_text
+from vaultswitch.logs import get_logger
 from vaultswitch.proxy.errors import ProxyError
 from vaultswitch.proxy.forwarding import Aborted, ClientGone, Outcome
 from vaultswitch.proxy.http1 import H11Stream, PeerGone
 from vaultswitch.proxy.runtime import ProxyRuntime
 from vaultswitch.vault.core.errors import VaultApiError
 
-log = structlog.get_logger("vaultswitch.proxy")
+log = get_logger("vaultswitch.proxy")
 
 
 @dataclass(slots=True)

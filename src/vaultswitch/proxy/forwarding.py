@@ -145,10 +145,13 @@ class Forwarder:
         streamed = has_body and not request_plan.touches_body
         body = None if streamed else await self._read_client_body(client)
         headers = ex.headers
+        # headers h11 parsed (and the proxy's own) need no second validation; headers the
+        # filters changed do
+        trusted = True
         if not request_plan.empty:
-            message = await self._apply(
-                request_plan, Message(tuple(headers), body or b""), ex.backend
-            )
+            before = tuple(headers)
+            message = await self._apply(request_plan, Message(before, body or b""), ex.backend)
+            trusted = message.headers == before
             headers = self._refit(headers, list(message.headers), body, message.body)
             if body is not None:
                 body = message.body
@@ -159,7 +162,9 @@ class Forwarder:
             # the filters read the answer: ask for it uncompressed
             upstream_headers = without(upstream_headers, b"accept-encoding")
             upstream_headers.append((b"accept-encoding", b"identity"))
-        request = h11.Request(method=ex.method, target=ex.target, headers=upstream_headers)
+        request = h11.Request(
+            method=ex.method, target=ex.target, headers=upstream_headers, _parsed=trusted
+        )
 
         started = time.perf_counter()
         conn, response = await self._send(client, ex, resolve, request, body, outcome)
@@ -327,21 +332,27 @@ class Forwarder:
             (b"vgs-upstream-status-code", str(status).encode()),
         ]
         bodiless = ex.method == b"HEAD" or status in _NO_BODY_STATUS or status < 200
+        trusted = True  # as for the request (see forward)
         if not plan.empty:
             body: bytes | None = None
             if not bodiless and plan.touches_body:
                 body = await self._read_upstream_body(up, ex)
+            before = tuple(headers)
             try:
-                message = await self._apply(plan, Message(tuple(headers), body or b""), ex.backend)
+                message = await self._apply(plan, Message(before, body or b""), ex.backend)
             except ProxyError:
                 if body is None:
                     up.abort()  # the body was not read: the connection cannot be reused
                 raise
+            trusted = message.headers == before
             headers = self._refit(headers, list(message.headers), body, message.body)
             if body is not None:
                 await client.send(
                     h11.Response(
-                        status_code=status, headers=headers + proxy_headers, reason=response.reason
+                        status_code=status,
+                        headers=headers + proxy_headers,
+                        reason=response.reason,
+                        _parsed=trusted,
                     ),
                     h11.Data(data=message.body),
                     h11.EndOfMessage(),
@@ -349,7 +360,10 @@ class Forwarder:
                 return
         client.write(
             h11.Response(
-                status_code=status, headers=headers + proxy_headers, reason=response.reason
+                status_code=status,
+                headers=headers + proxy_headers,
+                reason=response.reason,
+                _parsed=trusted,
             )
         )
         try:

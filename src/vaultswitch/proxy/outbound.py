@@ -21,8 +21,8 @@ import ssl
 from urllib.parse import urlsplit
 
 import h11
-import structlog
 
+from vaultswitch.logs import get_logger
 from vaultswitch.proxy.ca import LocalCA
 from vaultswitch.proxy.edge import ClientState, Edge, RequestLog, Tunnel
 from vaultswitch.proxy.errors import ProxyError, bad_request
@@ -34,7 +34,7 @@ from vaultswitch.proxy.runtime import ProxyRuntime
 from vaultswitch.proxy.upstream import PoolKey
 from vaultswitch.vault.core.models import AuditContext
 
-log = structlog.get_logger("vaultswitch.proxy")
+log = get_logger("vaultswitch.proxy")
 
 _NOT_PROXY_HINT = (
     "this is a forward proxy: set it as the client's proxy (HTTPS_PROXY=http://USERNAME:"

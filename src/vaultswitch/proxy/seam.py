@@ -16,15 +16,14 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol
 
-import structlog
-
+from vaultswitch.logs import get_logger
 from vaultswitch.proxy.filters import FilterPlan, apply_filters
 from vaultswitch.proxy.filters.backend import AliasBackend
 from vaultswitch.proxy.filters.message import Message
 from vaultswitch.proxy.routes import Entry, Route, RouteError, parse_stored
 from vaultswitch.vault.core.service import VaultService
 
-log = structlog.get_logger("vaultswitch.proxy")
+log = get_logger("vaultswitch.proxy")
 
 Runner = Callable[[Callable[[], object]], Awaitable[object]]
 

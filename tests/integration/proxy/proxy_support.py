@@ -37,6 +37,7 @@ class Vault:
     username: str
     password: str
     data_dir: Path
+    master_key: str
 
     def alias(self, value: str, fmt: str = "UUID") -> str:
         (record,) = self.service.create_aliases(self.vault_id, [NewValue(Secret(value), fmt)], CTX)
@@ -62,7 +63,7 @@ def vault(tmp_path: Path) -> Iterator[Vault]:
     try:
         info = service.create_vault("proxy tests")
         username, password = service.create_access_credentials(info.vault_id)
-        yield Vault(service, info.vault_id, username, password.reveal(), settings.data_dir)
+        yield Vault(service, info.vault_id, username, password.reveal(), settings.data_dir, key)
     finally:
         service.close()
 

@@ -339,3 +339,22 @@ def test_a_request_to_the_proxy_itself_is_told_how_to_use_it(
     error = response.json()["errors"][0]
     assert error["code"] == "NOT_A_PROXY_REQUEST"
     assert "HTTPS_PROXY" in error["hint"]
+
+
+def test_a_header_entry_reveals_a_header_and_the_body_is_streamed(
+    vault: Vault, upstream: Upstream, proxy: ProxyServer
+) -> None:
+    alias = vault.alias(CARD)
+    route = enrich_route(rules=[])
+    route["entries"][0].update(
+        {"transformer": "FORM_FIELD", "transformer_config": ["x-card"], "targets": ["headers"]}
+    )
+    vault.routes(route)
+    with through(vault, proxy) as client:
+        response = client.post(
+            f"{upstream.url}/h", content=b"plain body", headers={"x-card": alias}
+        )
+    assert response.status_code == 201
+    got = upstream.recorder.last()
+    assert got.headers["x-card"] == CARD
+    assert got.body == b"plain body"
