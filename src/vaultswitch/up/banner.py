@@ -82,6 +82,7 @@ def print_banner(
     table.add_row("VGS connector account", f"{record['vault_connector_id']} (active)")
     table.add_row("processor account", str(record["processor_connector_id"]))
     table.add_row("up.json", f"{path.resolve()} (mode 0600: every URL and credential)")
+    table.add_row("server logs", str((path.parent / "logs").resolve()) + "/*.log")
     console.print(Panel(table, title=f"vaultswitch {__version__} is up"))
     if show_secrets:
         console.print("First start: the secrets above are shown once; up.json keeps them.")

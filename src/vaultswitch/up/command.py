@@ -54,6 +54,7 @@ def _specs(
         ports[0],
         "--vault-port",
         env={"VAULTSWITCH_ADMIN_TOKEN": keys["vault_admin_token"]},  # its admin API
+        log_file=options.data_dir / "logs" / "vault.log",
     )
     processor = ServerSpec(
         "sandbox processor",
@@ -62,6 +63,7 @@ def _specs(
         ports[1],
         "--processor-port",
         env={"VAULTSWITCH_PROCESSOR_API_KEY": keys["processor_api_key"]},
+        log_file=options.data_dir / "logs" / "processor.log",
     )
     internal, env = vaults.internal, "VAULTSWITCH_ORCHESTRATOR_"
     orchestrator = ServerSpec(
@@ -70,6 +72,7 @@ def _specs(
         host,
         ports[2],
         "--orchestrator-port",
+        log_file=options.data_dir / "logs" / "orchestrator.log",
         env={
             env + "ADMIN_API_KEY": keys["admin_api_key"],
             env + "INTERNAL_VAULT_BASE_URL": vault.url + "/{vault_id}/",
@@ -178,6 +181,8 @@ def run_up(options: UpOptions, console: Console) -> int:
         path = write_up_file(options.data_dir, record)
         print_banner(console, record, path, show_secrets=first_run or vaults.created)
         ended = supervisor.watch()
+        if ended.spec.log_file is not None:
+            console.print(f"its log: {ended.spec.log_file}", highlight=False)
         console.print(
             f"[red]the {ended.spec.name} stopped (status {ended.process.returncode});"
             " stopping the others[/red]"
@@ -187,6 +192,9 @@ def run_up(options: UpOptions, console: Console) -> int:
         console.print("stopping …")
         return 0
     except (StartError, SetupError) as exc:
+        tail = getattr(exc, "log_tail", "")
+        if tail:
+            console.print(tail, markup=False, highlight=False)
         console.print(f"[red]cannot start:[/red] {exc}\nhint: {exc.hint}")
         return 2
     finally:

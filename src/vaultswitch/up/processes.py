@@ -10,6 +10,8 @@ import sys
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
 
 import httpx
 
@@ -28,11 +30,21 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child before e
 
 
 class StartError(Exception):
-    """A server did not come up; ``hint`` says what to try."""
+    """A server did not come up; ``hint`` says what to try, ``log_tail`` what it said."""
 
-    def __init__(self, message: str, hint: str) -> None:
+    def __init__(self, message: str, hint: str, log_tail: str = "") -> None:
         super().__init__(message)
         self.hint = hint
+        self.log_tail = log_tail
+
+
+def _tail(path: Path | None, lines: int = 15) -> str:
+    if path is None:
+        return ""
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
 
 
 def free_port(host: str) -> int:
@@ -62,6 +74,8 @@ class ServerSpec:
     port: int
     port_option: str
     env: Mapping[str, str] = field(default_factory=dict)
+    #: where the server's output goes (its request log lines); None: inherited
+    log_file: Path | None = None
 
     @property
     def url(self) -> str:
@@ -91,14 +105,24 @@ class Supervisor:
             )
         argv = [sys.executable, "-m", "vaultswitch.cli", *spec.args]
         env = {**os.environ, **spec.env}
+        output: IO[bytes] | None = None
+        if spec.log_file is not None:
+            spec.log_file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            output = spec.log_file.open("ab")
         # its own session: a Ctrl-C reaches `up` alone, which then stops each server once
-        process = subprocess.Popen(  # noqa: S603
-            argv,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            start_new_session=True,
-            preexec_fn=_die_with_parent if sys.platform == "linux" else None,
-        )
+        try:
+            process = subprocess.Popen(  # noqa: S603
+                argv,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=output,
+                stderr=output,
+                start_new_session=True,
+                preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+            )
+        finally:
+            if output is not None:
+                output.close()  # the child has its own copy
         self.running.append(Running(spec, process))
         self._wait_healthy(spec, process, timeout_s)
 
@@ -111,7 +135,9 @@ class Supervisor:
                 if process.poll() is not None:
                     raise StartError(
                         f"{spec.name} exited with status {process.returncode} while starting",
-                        "its error is printed above; fix it and run `vaultswitch up` again",
+                        f"its last log lines are below ({spec.log_file or 'stderr'}); fix the "
+                        "cause and run `vaultswitch up` again",
+                        _tail(spec.log_file),
                     )
                 try:
                     if http.get(spec.url + "/health").status_code == 200:
@@ -121,7 +147,8 @@ class Supervisor:
                 time.sleep(0.1)
         raise StartError(
             f"{spec.name} did not answer {spec.url}/health within {timeout_s:.0f} s",
-            "see the log lines above; is the machine very busy?",
+            f"see its log ({spec.log_file or 'stderr'}); is the machine very busy?",
+            _tail(spec.log_file),
         )
 
     def watch(self) -> Running:

@@ -92,6 +92,14 @@ def test_up_runs_everything_and_the_printed_curl_pays(data_dir: Path) -> None:
         assert "card_declined" in demo.stdout
         assert "demo complete" in demo.stdout
         assert "4242424242424242" not in demo.stdout + demo.stderr
+
+        # each server writes its log lines to <data dir>/logs, never a card number
+        logs = {p.name: p.read_text() for p in (data_dir / "logs").iterdir()}
+        assert set(logs) == {"vault.log", "orchestrator.log", "processor.log"}
+        assert '"request"' in logs["orchestrator.log"] or "request" in logs["orchestrator.log"]
+        for name, text in logs.items():
+            for pan in ("4242424242424242", "4000000000000002"):
+                assert pan not in text, f"{pan} in {name}"
     finally:
         first = up.stop()
     assert info["client_secret"] in first  # shown on the first run
