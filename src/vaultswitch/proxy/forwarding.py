@@ -100,6 +100,17 @@ def _has_body(headers: Headers) -> bool:
     return header(headers, b"transfer-encoding") is not None
 
 
+def _same_fields(
+    after: Sequence[tuple[bytes, bytes]], before: Sequence[tuple[bytes, bytes]]
+) -> bool:
+    """Whether the filters left every header but the framing ones as h11 parsed them."""
+    if after == before:
+        return True
+    return [h for h in after if h[0].lower() not in _FRAMING] == [
+        h for h in before if h[0] not in _FRAMING
+    ]
+
+
 def _filter_error(exc: FilterError) -> ProxyError:
     return ProxyError(exc.status, exc.code, exc.detail, exc.hint)
 
@@ -151,7 +162,7 @@ class Forwarder:
         if not request_plan.empty:
             before = tuple(headers)
             message = await self._apply(request_plan, Message(before, body or b""), ex.backend)
-            trusted = message.headers == before
+            trusted = _same_fields(message.headers, before)
             headers = self._refit(headers, list(message.headers), body, message.body)
             if body is not None:
                 body = message.body
@@ -305,7 +316,12 @@ class Forwarder:
 
     async def _response_head(self, up: H11Stream, ex: Exchange) -> h11.Response:
         while True:
-            event = await self._upstream_event(up, ex)
+            try:
+                event = await self._upstream_event(up, ex)
+            except h11.RemoteProtocolError:
+                if up.received == 0:  # closed before a byte of an answer: not a bad answer
+                    raise _UpstreamClosed from None
+                raise
             if isinstance(event, h11.Response):
                 return event
             if isinstance(event, h11.InformationalResponse):
@@ -344,7 +360,7 @@ class Forwarder:
                 if body is None:
                     up.abort()  # the body was not read: the connection cannot be reused
                 raise
-            trusted = message.headers == before
+            trusted = _same_fields(message.headers, before)
             headers = self._refit(headers, list(message.headers), body, message.body)
             if body is not None:
                 await client.send(

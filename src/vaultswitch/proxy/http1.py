@@ -63,7 +63,7 @@ def without(headers: Iterable[tuple[bytes, bytes]], *names: bytes) -> Headers:
 class H11Stream:
     """One HTTP/1.1 connection: h11 events in and out over an asyncio stream pair."""
 
-    __slots__ = ("conn", "reader", "writer")
+    __slots__ = ("conn", "reader", "received", "writer")
 
     def __init__(
         self,
@@ -76,6 +76,8 @@ class H11Stream:
         self.reader = reader
         self.writer = writer
         self.conn = h11.Connection(role, max_incomplete_event_size=max_head_bytes)
+        #: bytes received in this exchange (0: the peer sent nothing since the last one)
+        self.received = 0
 
     async def next_event(self) -> Any:
         """The next h11 event, reading from the socket as needed (``h11.PAUSED`` too)."""
@@ -88,6 +90,7 @@ class H11Stream:
                 data = await self.reader.read(READ_SIZE)
             except (ConnectionError, OSError):
                 data = b""
+            self.received += len(data)
             conn.receive_data(data)
 
     def write(self, *events: Any) -> None:
@@ -112,6 +115,7 @@ class H11Stream:
 
     def next_cycle(self) -> None:
         self.conn.start_next_cycle()
+        self.received = 0
 
     def closed(self) -> bool:
         return self.writer.is_closing() or self.reader.at_eof()
