@@ -358,3 +358,17 @@ def test_a_header_entry_reveals_a_header_and_the_body_is_streamed(
     got = upstream.recorder.last()
     assert got.headers["x-card"] == CARD
     assert got.body == b"plain body"
+
+
+def test_head_and_bodiless_answers_keep_the_connection_usable(
+    vault: Vault, upstream: Upstream, proxy: ProxyServer
+) -> None:
+    vault.routes(enrich_route(rules=[]))  # an entry that reads every body
+    with through(vault, proxy) as client:
+        head = client.head(f"{upstream.url}/h")
+        after = client.post(f"{upstream.url}/p", json={"card": {"number": "x"}})
+    assert head.status_code == 201
+    assert head.content == b""
+    assert after.status_code == 201
+    assert [r.method for r in upstream.recorder.received] == ["HEAD", "POST"]
+    assert len({r.client_port for r in upstream.recorder.received}) == 1
