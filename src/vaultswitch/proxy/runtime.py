@@ -39,8 +39,11 @@ class ProxyRuntime:
     ) -> None:
         self.settings = settings
         self.service = service
+        threads = settings.vault_threads
+        if threads is None:
+            threads = 1 if service.engine.dialect.name == "sqlite" else 4
         self.executor = concurrent.futures.ThreadPoolExecutor(
-            max_workers=settings.vault_threads, thread_name_prefix="proxy-vault"
+            max_workers=threads, thread_name_prefix="proxy-vault"
         )
         self.routes = RouteCache(
             routes or CoreRoutes(service), self.run, settings.routes_refresh_seconds

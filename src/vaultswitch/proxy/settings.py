@@ -61,8 +61,9 @@ class ProxySettings(BaseSettings):
     routes_refresh_seconds: float = Field(default=1.0, ge=0)
     #: minted per-host certificates kept in memory
     leaf_cache_size: int = Field(default=1024, ge=1)
-    #: threads that run vault work (credential checks, routes, alias look-ups)
-    vault_threads: int = Field(default=4, ge=1, le=64)
+    #: threads that run vault work (credential checks, routes, alias look-ups); None: 1 on
+    #: SQLite (one writer at a time: more threads only contend), 4 on PostgreSQL
+    vault_threads: int | None = Field(default=None, ge=1, le=64)
     log_level: str = "info"
 
     @field_validator("allowed_hosts", mode="before")

@@ -57,8 +57,21 @@ class Vault:
 
 @pytest.fixture
 def vault(tmp_path: Path) -> Iterator[Vault]:
+    """A vault on SQLite in the test's data dir."""
+    yield from _vault(tmp_path, None)
+
+
+@pytest.fixture
+def pg_vault(tmp_path: Path, postgres_url: str) -> Iterator[Vault]:
+    """A vault on a fresh PostgreSQL database."""
+    yield from _vault(tmp_path, postgres_url)
+
+
+def _vault(tmp_path: Path, database_url: str | None) -> Iterator[Vault]:
     key = base64.urlsafe_b64encode(os.urandom(32)).decode()
-    settings = VaultSettings(data_dir=tmp_path / "data", master_key=Secret(key))
+    settings = VaultSettings(
+        data_dir=tmp_path / "data", database_url=database_url, master_key=Secret(key)
+    )
     service = VaultService.open(settings)
     try:
         info = service.create_vault("proxy tests")

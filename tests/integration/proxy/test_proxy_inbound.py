@@ -4,6 +4,7 @@ cards, and the answers carry VGS's proxy headers."""
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Iterator
 
 import httpx
@@ -13,6 +14,8 @@ from proxy_support import (
     OTHER_CARD,
     Upstream,
     Vault,
+    enrich_route,
+    proxy_ca_file,
     proxy_settings,
     redact_route,
     start_proxy,
@@ -146,3 +149,24 @@ def test_an_unreachable_upstream_is_a_502_with_a_hint(vault: Vault, proxy: Proxy
     error = response.json()["errors"][0]
     assert error["code"] == "UPSTREAM_UNREACHABLE"
     assert error["hint"]
+
+
+@pytest.mark.postgres
+def test_both_proxies_on_a_postgresql_vault(pg_vault: Vault, upstream: Upstream) -> None:
+    """Inbound redacts a card, outbound reveals the alias it became: the round trip."""
+    pg_vault.routes(redact_route(upstream.url), enrich_route())
+    inbound = start_proxy("inbound", pg_vault, proxy_settings(upstream))
+    outbound = start_proxy(
+        "outbound", pg_vault, proxy_settings(upstream, allow_private_destinations=True)
+    )
+    try:
+        httpx.post(f"{inbound.url}/{pg_vault.vault_id}/in", json={"card": {"number": CARD}})
+        alias = upstream.recorder.last().json()["card"]["number"]
+        assert alias != CARD
+        verify = ssl.create_default_context(cafile=str(proxy_ca_file(pg_vault)))
+        with httpx.Client(proxy=pg_vault.proxy_url(outbound), verify=verify) as client:
+            client.post(f"{upstream.url}/out", json={"card": {"number": alias}})
+    finally:
+        inbound.stop()
+        outbound.stop()
+    assert upstream.recorder.last().json() == {"card": {"number": CARD}}
