@@ -8,6 +8,7 @@ from typing import Any, Protocol
 
 from vaultswitch.domain.errors import InvalidRequest
 from vaultswitch.orchestrator.processors.base import ProcessorConnector
+from vaultswitch.orchestrator.processors.http_template import HttpTemplateConnector
 from vaultswitch.orchestrator.processors.sandbox import SandboxProcessorConnector
 
 
@@ -17,6 +18,7 @@ class ProcessorFactory(Protocol):
 
 PROCESSORS: Mapping[str, ProcessorFactory] = {
     "sandbox": SandboxProcessorConnector.from_metadata,
+    "http_template": HttpTemplateConnector.from_metadata,
 }
 
 

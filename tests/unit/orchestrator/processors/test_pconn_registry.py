@@ -19,7 +19,7 @@ from vaultswitch.orchestrator.processors.sandbox import SandboxProcessorConnecto
 
 
 def test_sandbox_is_registered_and_configured_from_metadata() -> None:
-    assert processor_names() == ["sandbox"]
+    assert processor_names() == ["http_template", "sandbox"]
     connector = get_processor_connector(" Sandbox ", {"base_url": "http://127.0.0.1:1234"})
     assert isinstance(connector, SandboxProcessorConnector)
     assert connector.config.base_url == "http://127.0.0.1:1234/"
