@@ -114,13 +114,14 @@ def _record(
 
 
 def _interrupt_on_sigterm() -> None:
-    """SIGTERM / SIGHUP end `up` like Ctrl-C does: every server is stopped first."""
+    """SIGTERM / SIGHUP end `up` like Ctrl-C does: every server is stopped first. SIGINT too,
+    explicitly: a shell starts a background job (`vaultswitch up &`) with SIGINT ignored."""
     import signal
 
     def interrupt(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
 
-    for signum in (signal.SIGTERM, signal.SIGHUP):
+    for signum in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
         signal.signal(signum, interrupt)
 
 
