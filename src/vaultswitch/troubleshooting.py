@@ -651,6 +651,14 @@ def orchestrator_entries() -> tuple[Entry, ...]:
     )
 
 
+def proxy_server_entries() -> tuple[Entry, ...]:
+    from vaultswitch.troubleshooting_api import PROXY_CLI, PROXY_SERVER
+
+    return tuple(Entry(c, s, "proxy", m, h) for c, s, m, h in PROXY_SERVER) + tuple(
+        Entry(c, s, CLI_WHERE, m, h) for c, s, m, h in PROXY_CLI
+    )
+
+
 def sandbox_processor_entries() -> tuple[Entry, ...]:
     from vaultswitch.troubleshooting_api import SANDBOX_PROCESSOR
 
@@ -675,6 +683,7 @@ def all_entries() -> tuple[Entry, ...]:
         + sandbox_processor_entries()
         + MIGRATION_CODES
         + proxy_filter_entries()
+        + proxy_server_entries()
     )
 
 
@@ -743,6 +752,10 @@ def render_markdown() -> str:
         ("Command-line errors (`error` in the JSON error of a command)", CLI_CODES),
         ("Orchestrator API errors (`error.code`) and processor errors", orchestrator_entries()),
         ("Sandbox processor errors (`error.code` of its own API)", sandbox_processor_entries()),
+        (
+            "Proxy errors (`errors[].code` of the proxies, and their commands)",
+            proxy_server_entries(),
+        ),
         ("Vault migration results (`reason` of a payment method)", MIGRATION_CODES),
         ("Proxy filter errors (route entries that cannot be applied)", proxy_filter_entries()),
     )

@@ -40,8 +40,7 @@ ORCHESTRATOR_API: tuple[tuple[str, int, str, str], ...] = (
         422,
         "Well-formed but invalid request data (an id of the wrong kind, a missing header "
         "such as X-Merchant-Id, an Idempotency-Key reused with another body).",
-        "Fix the named field or header; for an Idempotency-Key, send a new key for a new "
-        "request.",
+        "Fix the named field or header; for an Idempotency-Key, send a new key for a new request.",
     ),
     (
         "IR_07",
@@ -72,8 +71,7 @@ ORCHESTRATOR_API: tuple[tuple[str, int, str, str], ...] = (
     (
         "HE_01",
         400,
-        "The object already exists, or a request with this Idempotency-Key is still running "
-        "(409).",
+        "The object already exists, or a request with this Idempotency-Key is still running (409).",
         "Retrieve the existing object; for a running idempotent request, retry in a moment "
         "with the same key.",
     ),
@@ -171,4 +169,146 @@ PROCESSOR_CONNECTOR_ERRORS = (
     processor_errors.ProcessorRejectedRequest,
     processor_errors.ProcessorTransactionNotFound,
     processor_errors.MalformedProcessorResponse,
+)
+
+#: The proxies' own answers (`errors[].code` in VGS's shape plus a hint) and their
+#: command-line errors; see docs/proxy.md.
+PROXY_SERVER: tuple[tuple[str, int, str, str], ...] = (
+    (
+        "PROXY_AUTHENTICATION_REQUIRED",
+        407,
+        "The outbound proxy got no, or wrong, Proxy-Authorization credentials.",
+        "Use the vault's v1 access credentials in the proxy URL: "
+        "http://USERNAME:PASSWORD@HOST:PORT (`vaultswitch vault access-credentials list "
+        "--vault ID` lists them; new ones: `vaultswitch vault access-credentials create "
+        "--vault ID`).",
+    ),
+    (
+        "NOT_A_PROXY_REQUEST",
+        400,
+        "A request was sent to the outbound proxy as if it were the destination.",
+        "Set the proxy as the client's proxy (HTTPS_PROXY=http://USERNAME:PASSWORD@HOST:PORT) "
+        "instead of sending requests to it directly.",
+    ),
+    (
+        "PROXY_BAD_REQUEST",
+        400,
+        "The proxy could not read the request's target or authority.",
+        "Send an absolute http:// or https:// URL, or CONNECT host:port.",
+    ),
+    (
+        "INVALID_HTTP",
+        400,
+        "The client's bytes are not valid HTTP/1.1.",
+        "Check the client; the proxy speaks HTTP/1.1 (CONNECT for TLS).",
+    ),
+    (
+        "DESTINATION_NOT_ALLOWED",
+        403,
+        "The destination host matches none of the proxy's allowed host patterns.",
+        "Add it with `vaultswitch proxy outbound serve --allowed-host PATTERN`, or send the "
+        "request to an allowed host.",
+    ),
+    (
+        "PRIVATE_DESTINATION",
+        403,
+        "The destination resolves to a loopback or private address, which the proxy refuses "
+        "by default.",
+        "For a local sandbox, allow private destinations (the outbound proxy's "
+        "allow_private_destinations setting, see docs/proxy.md; `vaultswitch up` does).",
+    ),
+    (
+        "UPSTREAM_UNKNOWN_HOST",
+        502,
+        "The destination host does not resolve.",
+        "Check the host name in the request URL.",
+    ),
+    (
+        "UPSTREAM_UNREACHABLE",
+        502,
+        "The destination refused or dropped the connection.",
+        "Check that the destination is up and listening on that port.",
+    ),
+    (
+        "UPSTREAM_TLS_ERROR",
+        502,
+        "The destination's TLS certificate is not trusted or does not match its host.",
+        "Trust its CA with VAULTSWITCH_PROXY_UPSTREAM_CA_FILE (a PEM bundle) or "
+        "`vaultswitch proxy outbound serve --upstream-ca-file FILE`.",
+    ),
+    (
+        "UPSTREAM_CA_FILE",
+        500,
+        "The upstream CA bundle given to the proxy cannot be read as PEM.",
+        "Point VAULTSWITCH_PROXY_UPSTREAM_CA_FILE at a readable PEM bundle.",
+    ),
+    (
+        "UPSTREAM_TIMEOUT",
+        504,
+        "The destination did not answer in time.",
+        "Check the destination, or raise `vaultswitch proxy outbound serve "
+        "--upstream-timeout SECONDS`.",
+    ),
+    (
+        "UPSTREAM_PROTOCOL_ERROR",
+        502,
+        "The destination's answer is not valid HTTP/1.1.",
+        "Check the destination; the proxy speaks HTTP/1.1 to it.",
+    ),
+    (
+        "TLS_INTERCEPTION_FAILED",
+        502,
+        "The TLS handshake with the client inside CONNECT failed: the client does not trust "
+        "the proxy's CA.",
+        "Trust the proxy's CA on the client (`vaultswitch proxy ca --data-dir DIR` prints it; "
+        "an account's metadata.certificate carries it).",
+    ),
+    (
+        "VAULT_NOT_NAMED",
+        404,
+        "The inbound proxy got a request whose Host or path names no vault (tntxxxxxxxx).",
+        "Address it as http://HOST:PORT/tntxxxxxxxx/... or with a Host tntxxxxxxxx.<anything>.",
+    ),
+    (
+        "NO_ROUTE",
+        404,
+        "The vault has no inbound route for this Host.",
+        "Add an inbound route with `vaultswitch routes apply --file routes.yaml --vault ID`.",
+    ),
+    (
+        "ROUTE_UPSTREAM_INVALID",
+        502,
+        "The inbound route's destination_override_endpoint is not an http(s) URL.",
+        "Fix it and apply the document again (`vaultswitch routes apply --file routes.yaml "
+        "--vault ID`).",
+    ),
+)
+
+PROXY_CLI: tuple[tuple[str, int, str, str], ...] = (
+    (
+        "CANNOT_LISTEN",
+        2,
+        "The proxy cannot listen on that address or port.",
+        "Pick another port (`--port 0` = any free port) or stop what uses it.",
+    ),
+    (
+        "INVALID_SETTING",
+        2,
+        "A proxy setting has a wrong value (the detail names it).",
+        "Fix the flag or VAULTSWITCH_PROXY_* variable it names (`vaultswitch proxy outbound "
+        "serve --help`).",
+    ),
+    (
+        "NO_DATA_DIR",
+        2,
+        "The data directory holds no vault (the proxies use the vault's data).",
+        "Pass the vault's data dir with --data-dir, or start `vaultswitch up` first.",
+    ),
+    (
+        "PROXY_CA",
+        2,
+        "The proxy's CA files cannot be created or read.",
+        "Check the data dir's permissions; `vaultswitch proxy ca --data-dir DIR` creates the "
+        "CA on first use.",
+    ),
 )

@@ -82,7 +82,10 @@ class ProxyError(Exception):
         )
 
 
-def bad_request(detail: str, hint: str, code: str = "PROXY_BAD_REQUEST") -> ProxyError:
+PROXY_BAD_REQUEST = "PROXY_BAD_REQUEST"
+
+
+def bad_request(detail: str, hint: str, code: str = PROXY_BAD_REQUEST) -> ProxyError:
     return ProxyError(400, code, detail, hint)
 
 

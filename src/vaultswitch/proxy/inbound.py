@@ -49,7 +49,7 @@ def no_route(vault_id: str, host: str) -> ProxyError:
         "NO_ROUTE",
         f"vault {vault_id} has no inbound route for the host {host[:100]!r}",
         "add an inbound route (destination_override_endpoint = your upstream URL, "
-        f"host_endpoint matching this Host) with `vaultswitch routes apply -f routes.yaml "
+        f"host_endpoint matching this Host) with `vaultswitch routes apply --file routes.yaml "
         f"--vault {vault_id}`; `vaultswitch routes get --vault {vault_id}` lists them",
     )
 
@@ -60,7 +60,9 @@ def bad_upstream(route_id: str | None) -> ProxyError:
         "ROUTE_UPSTREAM_INVALID",
         f"route {route_id} has no usable destination_override_endpoint (an http:// or "
         "https:// URL)",
-        "fix the route's destination_override_endpoint with `vaultswitch routes apply`",
+        "fix the route's destination_override_endpoint: `vaultswitch routes get --vault ID` "
+        "prints the routes, `vaultswitch routes apply --file routes.yaml --vault ID` stores the "
+        "corrected document",
     )
 
 

@@ -19,7 +19,15 @@ from vaultswitch.vault.http.wire import parse_classifiers
 
 SRC = Path(__file__).resolve().parents[3] / "src" / "vaultswitch"
 # Where an error code is the n-th positional argument of a call.
-_CODE_ARG = {"_fail": 0, "oauth_error": 1, "bad_request": 1, "ApiError": 1, "config_error": 0}
+_CODE_ARG = {
+    "_fail": 0,
+    "oauth_error": 1,
+    "bad_request": 1,  # the vault's (detail, code); the proxy's takes (detail, hint, code=)
+    "ApiError": 1,
+    "ProxyError": 1,
+    "config_error": 0,
+}
+_VAULT_ONLY = {"bad_request"}
 
 
 def _emitting_files() -> list[Path]:
@@ -54,11 +62,21 @@ def _emitted_codes() -> dict[str, set[str]]:
                 func = node.func
                 name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", None)
                 index = _CODE_ARG.get(name or "")
+                if name in _VAULT_ONLY and "vault" not in path.relative_to(SRC).parts:
+                    index = None
                 if index is not None and len(node.args) > index:
                     add(node.args[index], path)
                 for keyword in node.keywords:
                     if keyword.arg == "code":
                         add(keyword.value, path)
+            elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                # a `code` parameter's default: def bad_request(..., code="X")
+                params = node.args.args + node.args.kwonlyargs
+                defaults = [None] * (len(node.args.args) - len(node.args.defaults))
+                defaults += [*node.args.defaults, *node.args.kw_defaults]
+                for param, default in zip(params, defaults, strict=True):
+                    if param.arg == "code":
+                        add(default, path)
             elif isinstance(node, ast.ClassDef):
                 for statement in node.body:
                     targets = (
