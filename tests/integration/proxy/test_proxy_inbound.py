@@ -129,7 +129,7 @@ def test_without_a_route_or_a_vault_the_proxy_answers_404_with_a_hint(
     assert no_route.status_code == 404
     error = no_route.json()["errors"][0]
     assert error["code"] == "NO_ROUTE"
-    assert f"vaultswitch routes apply -f routes.yaml --vault {vault.vault_id}" in error["hint"]
+    assert f"vaultswitch routes apply --file routes.yaml --vault {vault.vault_id}" in error["hint"]
     assert CARD not in no_route.text
 
     no_vault = httpx.get(f"{proxy.url}/p")
