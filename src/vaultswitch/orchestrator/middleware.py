@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import re
 import time
-import uuid
 
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from vaultswitch.domain.request_ids import log_safe_hex
 
 from .errors import error_response, internal_error
 from .log import logger
@@ -49,7 +50,7 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        request_id = _incoming_request_id(scope) or uuid.uuid4().hex
+        request_id = _incoming_request_id(scope) or log_safe_hex()
         scope.setdefault("state", {})["request_id"] = request_id
         status = 0
         header = request_id.encode()

@@ -12,13 +12,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
 import h11
 
 from vaultswitch.domain.redaction import scrub_text
+from vaultswitch.domain.request_ids import log_safe_hex
 from vaultswitch.logs import get_logger
 from vaultswitch.proxy.errors import ProxyError
 from vaultswitch.proxy.forwarding import Aborted, ClientGone, Outcome
@@ -70,7 +70,7 @@ def vault_error(exc: VaultApiError) -> ProxyError:
 
 
 def new_request_id() -> str:
-    return uuid.uuid4().hex
+    return log_safe_hex()
 
 
 class Edge:

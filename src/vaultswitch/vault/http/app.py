@@ -9,7 +9,6 @@ writes one structured log line per request (never values, secrets or tokens).
 from __future__ import annotations
 
 import contextlib
-import os
 import time
 from collections.abc import AsyncIterator, Callable
 from functools import partial
@@ -25,6 +24,7 @@ from starlette.responses import Response
 from starlette.routing import Match, Route, Router
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from vaultswitch.domain.request_ids import log_safe_hex
 from vaultswitch.vault.core.errors import (
     AliasNotFoundError,
     TooManyRequests,
@@ -458,7 +458,7 @@ class VaultMiddleware:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        trace_id = os.urandom(16).hex()
+        trace_id = log_safe_hex()
         host = None
         for name, value in scope["headers"]:
             if name == b"host":
