@@ -29,6 +29,18 @@ app.add_typer(routes_app, name="routes")
 app.add_typer(proxy_server_app, name="proxy")
 console = Console(stderr=True)
 
+# the options of every command that talks to a running orchestrator (ops/target.py)
+UpDataDir = Annotated[
+    Path, typer.Option("--data-dir", help="Data directory of `up` (default ./.vaultswitch).")
+]
+OrchestratorUrl = Annotated[
+    str | None,
+    typer.Option("--orchestrator-url", help="Env VAULTSWITCH_ORCHESTRATOR_URL; else up.json."),
+]
+ApiKey = Annotated[
+    str | None, typer.Option("--api-key", help="Env VAULTSWITCH_API_KEY; else up.json.")
+]
+
 
 PortOpt = "Port of the {} (default {}; 0 = any free port)."
 
@@ -70,16 +82,9 @@ def up(
 
 @app.command()
 def demo(
-    data_dir: Annotated[
-        Path, typer.Option("--data-dir", help="Data directory of `up` (default ./.vaultswitch).")
-    ] = Path(".vaultswitch"),
-    orchestrator_url: Annotated[
-        str | None,
-        typer.Option("--orchestrator-url", help="Env VAULTSWITCH_ORCHESTRATOR_URL; else up.json."),
-    ] = None,
-    api_key: Annotated[
-        str | None, typer.Option("--api-key", help="Env VAULTSWITCH_API_KEY; else up.json.")
-    ] = None,
+    data_dir: UpDataDir = Path(".vaultswitch"),
+    orchestrator_url: OrchestratorUrl = None,
+    api_key: ApiKey = None,
 ) -> None:
     """Run the whole story against a running `up`: save a card, list it masked, pay,
     pay with a decline card, delete the card."""
@@ -151,16 +156,9 @@ def doctor(
         Path | None,
         typer.Option("--ca-file", help="Raw credentials: CA bundle to trust for https URLs."),
     ] = None,
-    data_dir: Annotated[
-        Path, typer.Option("--data-dir", help="Data directory of `up` (default ./.vaultswitch).")
-    ] = Path(".vaultswitch"),
-    orchestrator_url: Annotated[
-        str | None,
-        typer.Option("--orchestrator-url", help="Env VAULTSWITCH_ORCHESTRATOR_URL; else up.json."),
-    ] = None,
-    api_key: Annotated[
-        str | None, typer.Option("--api-key", help="Env VAULTSWITCH_API_KEY; else up.json.")
-    ] = None,
+    data_dir: UpDataDir = Path(".vaultswitch"),
+    orchestrator_url: OrchestratorUrl = None,
+    api_key: ApiKey = None,
 ) -> None:
     """Check a vault connection step by step (DNS, TCP, TLS, token, scopes, vault ID, clock;
     with --write a round trip; with --alias an alias), each with its fix. Exit status 0 only
@@ -222,16 +220,9 @@ def import_cards(
     progress: Annotated[
         bool, typer.Option("--progress/--no-progress", help="Show the progress bar.")
     ] = True,
-    data_dir: Annotated[
-        Path, typer.Option("--data-dir", help="Data directory of `up` (default ./.vaultswitch).")
-    ] = Path(".vaultswitch"),
-    orchestrator_url: Annotated[
-        str | None,
-        typer.Option("--orchestrator-url", help="Env VAULTSWITCH_ORCHESTRATOR_URL; else up.json."),
-    ] = None,
-    api_key: Annotated[
-        str | None, typer.Option("--api-key", help="Env VAULTSWITCH_API_KEY; else up.json.")
-    ] = None,
+    data_dir: UpDataDir = Path(".vaultswitch"),
+    orchestrator_url: OrchestratorUrl = None,
+    api_key: ApiKey = None,
 ) -> None:
     """Import cards already in the vault (by alias) as payment methods, for customers found
     or created by their reference. Resumable: run the same command again after an
@@ -317,16 +308,9 @@ def migrate(
     progress: Annotated[
         bool, typer.Option("--progress/--no-progress", help="Show the progress bars.")
     ] = True,
-    data_dir: Annotated[
-        Path, typer.Option("--data-dir", help="Data directory of `up` (default ./.vaultswitch).")
-    ] = Path(".vaultswitch"),
-    orchestrator_url: Annotated[
-        str | None,
-        typer.Option("--orchestrator-url", help="Env VAULTSWITCH_ORCHESTRATOR_URL; else up.json."),
-    ] = None,
-    api_key: Annotated[
-        str | None, typer.Option("--api-key", help="Env VAULTSWITCH_API_KEY; else up.json.")
-    ] = None,
+    data_dir: UpDataDir = Path(".vaultswitch"),
+    orchestrator_url: OrchestratorUrl = None,
+    api_key: ApiKey = None,
 ) -> None:
     """Move payment methods from one vault to another without asking for the cards again:
     reveal, insert into the target, switch each one atomically (payments keep working).
