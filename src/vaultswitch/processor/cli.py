@@ -63,7 +63,7 @@ def serve(
 
     Authorizations live in memory: they are gone when it stops.
     """
-    from vaultswitch.processor.server import ServeError
+    from vaultswitch.listening import ServeError
     from vaultswitch.processor.server import serve as run
     from vaultswitch.processor.settings import ProcessorSettings
 

@@ -21,6 +21,7 @@ import threading
 from collections.abc import Callable
 from typing import Literal, TextIO, cast
 
+from vaultswitch.listening import bind_socket, url_of
 from vaultswitch.proxy.ca import LocalCA
 from vaultswitch.proxy.edge import Edge
 from vaultswitch.proxy.inbound import InboundProxy
@@ -31,37 +32,6 @@ from vaultswitch.proxy.settings import DEFAULT_INBOUND_PORT, DEFAULT_OUTBOUND_PO
 from vaultswitch.vault.core.service import VaultService
 
 EdgeName = Literal["inbound", "outbound"]
-
-
-class ServeError(Exception):
-    """The proxy cannot start as configured; ``hint`` says what to change."""
-
-    def __init__(self, message: str, hint: str) -> None:
-        super().__init__(message)
-        self.hint = hint
-
-
-def bind_socket(host: str, port: int) -> socket.socket:
-    """A bound TCP socket on host:port (port 0: any free port)."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port))
-    except OSError as exc:
-        sock.close()
-        raise ServeError(
-            f"cannot listen on {host}:{port} ({exc.strerror or type(exc).__name__})",
-            "pick another port with --port (0 = any free port) or stop what is using it; "
-            "--host must be an address of this machine (default 127.0.0.1)",
-        ) from None
-    return sock
-
-
-def url_of(sock: socket.socket) -> str:
-    host, port = sock.getsockname()[:2]
-    shown = f"[{host}]" if ":" in host else host
-    return f"http://{shown}:{port}"
 
 
 def default_port(edge: EdgeName) -> int:

@@ -115,9 +115,10 @@ def ca(data_dir: DataDir = None) -> None:
 
 
 def _serve(edge: Any, vault_settings: Any, settings: Any) -> None:
+    from vaultswitch.listening import ServeError
     from vaultswitch.logs import configure_logging
     from vaultswitch.proxy.ca import CAError
-    from vaultswitch.proxy.server import ServeError, default_port, make_edge, serve
+    from vaultswitch.proxy.server import default_port, make_edge, serve
     from vaultswitch.troubleshooting import runnable_hint, server_hint
     from vaultswitch.vault.core.errors import VaultApiError
     from vaultswitch.vault.core.service import VaultService
